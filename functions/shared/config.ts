@@ -1,0 +1,262 @@
+/**
+ * The one typed configuration of a MarketBridge deployment. The same file drives `cdk deploy`, the Lambdas
+ * (serialised into MARKETBRIDGE_CONFIG by the stack) and the local runtime. Secrets are referenced by name only.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/** Mirakl's published maximum OR11 frequency per persona (seller OpenAPI, OR11 "Call Frequency"). */
+export const OR11_MIN_INTERVAL_MINUTES = { default: 1, 'external-partner': 15 } as const;
+
+const slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,30}$/, 'must be a lowercase slug (letters, digits, dashes; 2-31 characters)');
+const secretName = z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a Secrets Manager secret name');
+
+export const RelayEmailPolicy = z.enum(['never', 'transactional']);
+export type RelayEmailPolicy = z.infer<typeof RelayEmailPolicy>;
+export const MarketingPolicy = z.enum(['allowed', 'forbidden']);
+export type MarketingPolicy = z.infer<typeof MarketingPolicy>;
+
+const MarketplaceSchema = z
+  .object({
+    id: slug,
+    name: z.string().min(1),
+    baseUrl: z.url({ protocol: /^https?$/ }),
+    apiKeySecret: secretName,
+    shopId: z.number().int().positive().optional(),
+    /** Mirakl persona: an "External Partner" may call OR11 at most every 15 minutes. */
+    persona: z.enum(['default', 'external-partner']).default('default'),
+    relayEmail: z
+      .object({
+        /** Glob patterns (`*` wildcard, case-insensitive) recognising the operator's anonymised relay addresses. */
+        patterns: z.array(z.string().min(3)).min(1).default(['*@notification.mirakl.net']),
+        policy: RelayEmailPolicy,
+      })
+      .strict(),
+    marketing: MarketingPolicy,
+    storeUrl: z.url().optional(),
+    poll: z
+      .object({
+        intervalMinutes: z.number().int().positive().default(5),
+        /** Re-read window before the cursor: Mirakl itself subtracts a delta, late writes still happen. */
+        overlapMinutes: z.number().int().min(1).max(120).default(10),
+        /** Daily sweep re-reads this many days to catch anything the incremental polls missed. */
+        sweepDays: z.number().int().min(1).max(30).default(3),
+        /** First poll of a new deployment starts this far back. */
+        initialLookbackHours: z.number().int().min(1).max(24 * 90).default(24),
+      })
+      .strict()
+      .default({ intervalMinutes: 5, overlapMinutes: 10, sweepDays: 3, initialLookbackHours: 24 }),
+    acceptance: z
+      .object({
+        mode: z.enum(['auto', 'manual']).default('auto'),
+        whenOutOfStock: z.enum(['leave', 'refuse']).default('leave'),
+        /** Hours the operator gives before auto-refusal; Mirakl does not publish it per order. */
+        windowHours: z.number().positive().default(72),
+        alarmMarginHours: z.number().positive().default(12),
+      })
+      .strict()
+      .default({ mode: 'auto', whenOutOfStock: 'leave', windowHours: 72, alarmMarginHours: 12 }),
+    stockBuffer: z.number().int().min(0).default(0),
+  })
+  .strict()
+  .superRefine((mp, ctx) => {
+    const floor = OR11_MIN_INTERVAL_MINUTES[mp.persona];
+    if (mp.poll.intervalMinutes < floor) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['poll', 'intervalMinutes'],
+        message: `must be at least ${floor} minute(s): Mirakl's maximum OR11 frequency for persona "${mp.persona}"`,
+      });
+    }
+    if (mp.acceptance.alarmMarginHours >= mp.acceptance.windowHours) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['acceptance', 'alarmMarginHours'],
+        message: 'must be smaller than acceptance.windowHours',
+      });
+    }
+  });
+export type MarketplaceConfig = z.infer<typeof MarketplaceSchema>;
+
+export const CONNECTOR_NAMES = [
+  'klaviyo',
+  'dotdigital',
+  'sfmc',
+  'sfcc-orders',
+  'mirakl-stock',
+  'mirakl-tracking',
+  'mirakl-acceptance',
+] as const;
+export type ConnectorName = (typeof CONNECTOR_NAMES)[number];
+
+const ConnectorSchema = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Secrets Manager name of the destination's credentials; the Mirakl return path uses the marketplace key. */
+    secretName: secretName.optional(),
+    baseUrl: z.url().optional(),
+    /** Lambda event-source maximum concurrency: the per-destination throttle. */
+    maxConcurrency: z.number().int().min(2).max(1000).default(2),
+    /** Only these marketplaces are routed to the connector; empty means all. */
+    marketplaces: z.array(slug).default([]),
+  })
+  .strict();
+export type ConnectorConfig = z.infer<typeof ConnectorSchema>;
+
+export const ConfigSchema = z
+  .object({
+    marketplaces: z.array(MarketplaceSchema).min(1),
+    connectors: z.partialRecord(z.enum(CONNECTOR_NAMES), ConnectorSchema).default({}),
+    webhook: z
+      .object({
+        secretName: secretName,
+        maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(262_144),
+        replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
+      })
+      .strict(),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.marketplaces.forEach((mp, i) => {
+      if (seen.has(mp.id)) {
+        ctx.addIssue({ code: 'custom', path: ['marketplaces', i, 'id'], message: `duplicate marketplace id "${mp.id}"` });
+      }
+      seen.add(mp.id);
+    });
+    for (const [name, connector] of Object.entries(cfg.connectors)) {
+      connector?.marketplaces.forEach((id, i) => {
+        if (!seen.has(id)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['connectors', name, 'marketplaces', i],
+            message: `unknown marketplace "${id}"`,
+          });
+        }
+      });
+    }
+  });
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`Invalid configuration (${source}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Validates raw configuration, naming each bad field and the value it had. */
+export function parseConfig(input: unknown, source = 'configuration'): Config {
+  const result = ConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const field = issue.path.map(String).join('.') || '(root)';
+    const value = valueAt(input, issue.path);
+    const shown = value === undefined ? 'missing' : `got ${JSON.stringify(value)?.slice(0, 80)}`;
+    return `${field}: ${issue.message} (${shown})`;
+  });
+  throw new ConfigError(source, problems);
+}
+
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read file: ${(error as Error).message}`]);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(path, [`not valid JSON: ${(error as Error).message}`]);
+  }
+  return parseConfig(raw, path);
+}
+
+/** The built-in sandbox deployment used by `npm start`, the tests and `plan`. */
+export const sandboxConfigInput: ConfigInput = {
+  marketplaces: [
+    {
+      id: 'debenhams',
+      name: 'Debenhams',
+      baseUrl: 'http://127.0.0.1:4010/debenhams',
+      apiKeySecret: 'marketbridge/mirakl/debenhams',
+      relayEmail: { patterns: ['*@notification.mirakl.net'], policy: 'transactional' },
+      marketing: 'allowed',
+      storeUrl: 'https://www.debenhams.com',
+      poll: { intervalMinutes: 1, overlapMinutes: 10, sweepDays: 3, initialLookbackHours: 72 },
+      stockBuffer: 2,
+    },
+    {
+      id: 'decathlon',
+      name: 'Decathlon',
+      baseUrl: 'http://127.0.0.1:4010/decathlon',
+      apiKeySecret: 'marketbridge/mirakl/decathlon',
+      shopId: 2043,
+      relayEmail: { patterns: ['*@notification.mirakl.net', '*@relay.decathlon.example'], policy: 'never' },
+      marketing: 'forbidden',
+      storeUrl: 'https://www.decathlon.co.uk',
+      poll: { intervalMinutes: 1, overlapMinutes: 10, sweepDays: 3, initialLookbackHours: 72 },
+      stockBuffer: 1,
+    },
+  ],
+  connectors: {},
+  webhook: { secretName: 'marketbridge/webhook' },
+};
+
+export const sandboxConfig: Config = parseConfig(sandboxConfigInput, 'built-in sandbox configuration');
+
+/** Reads `--config FILE` when given, else MARKETBRIDGE_CONFIG (JSON, set by the stack), else the sandbox. */
+export function resolveConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  if (options.file) return loadConfigFile(options.file);
+  const fromEnv = (options.env ?? process.env).MARKETBRIDGE_CONFIG;
+  if (fromEnv) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(fromEnv);
+    } catch (error) {
+      throw new ConfigError('MARKETBRIDGE_CONFIG', [`not valid JSON: ${(error as Error).message}`]);
+    }
+    return parseConfig(raw, 'MARKETBRIDGE_CONFIG');
+  }
+  return sandboxConfig;
+}
+
+export function marketplaceById(config: Config, id: string): MarketplaceConfig {
+  const marketplace = config.marketplaces.find((mp) => mp.id === id);
+  if (!marketplace) {
+    const known = config.marketplaces.map((mp) => mp.id).join(', ');
+    throw new ConfigError('marketplace', [`unknown marketplace "${id}" (configured: ${known})`]);
+  }
+  return marketplace;
+}
+
+/** Case-insensitive glob match of an address against the marketplace's relay patterns. */
+export function isRelayEmail(marketplace: MarketplaceConfig, email: string): boolean {
+  return marketplace.relayEmail.patterns.some((pattern) => {
+    const regex = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+      'i',
+    );
+    return regex.test(email);
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * Which business events each connector consumes. The CDK stack turns these into EventBridge rules and the local
+ * runtime routes with the very same patterns, so routing is defined once.
+ */
+import type { Config, ConnectorName } from './config';
+import { type DetailType, sourceOf } from './events';
+
+export const CONNECTOR_ROUTES: Record<ConnectorName, readonly DetailType[]> = {
+  klaviyo: [
+    'Order Confirmed',
+    'Order Shipped',
+    'Order Received',
+    'Order Cancelled',
+    'Order Refunded',
+    'Order Incident Opened',
+    'Order Incident Closed',
+  ],
+  dotdigital: [
+    'Order Confirmed',
+    'Order Shipped',
+    'Order Received',
+    'Order Cancelled',
+    'Order Refunded',
+    'Order Incident Opened',
+    'Order Incident Closed',
+  ],
+  sfmc: [
+    'Order Confirmed',
+    'Order Shipped',
+    'Order Received',
+    'Order Cancelled',
+    'Order Refunded',
+    'Order Incident Opened',
+    'Order Incident Closed',
+  ],
+  'sfcc-orders': ['Order Confirmed', 'Order Cancelled', 'Order Refunded'],
+  'mirakl-acceptance': ['Order Awaiting Acceptance'],
+  'mirakl-stock': ['Stock Changed'],
+  'mirakl-tracking': ['Shipment Dispatched'],
+};
+
+/** An EventBridge event pattern: exact-value lists, nested objects (the subset MarketBridge uses). */
+export interface EventPattern {
+  source: string[];
+  'detail-type': string[];
+  detail?: { marketplace: string[] };
+}
+
+/** The rule pattern for a connector: its detail types, limited to its marketplaces when configured. */
+export function eventPatternFor(config: Config, connector: ConnectorName): EventPattern {
+  const detailTypes = CONNECTOR_ROUTES[connector];
+  const marketplaces = config.connectors[connector]?.marketplaces ?? [];
+  const pattern: EventPattern = {
+    source: [...new Set(detailTypes.map(sourceOf))].sort(),
+    'detail-type': [...detailTypes],
+  };
+  if (marketplaces.length > 0) pattern.detail = { marketplace: [...marketplaces] };
+  return pattern;
+}
+
+export function enabledConnectors(config: Config): ConnectorName[] {
+  return (Object.keys(config.connectors) as ConnectorName[]).filter((name) => config.connectors[name]?.enabled);
+}
