@@ -105,10 +105,48 @@ const ConnectorSchema = z
   .strict();
 export type ConnectorConfig = z.infer<typeof ConnectorSchema>;
 
+const metricName = z.string().min(1).max(127);
+/** Klaviyo's options on top of the common connector settings. */
+const KlaviyoConnectorSchema = ConnectorSchema.extend({
+  /** Flows, segments and CLV key off the exact metric name: choose once, never rename. */
+  metrics: z
+    .object({
+      placedOrder: metricName.default('Placed Order'),
+      orderedProduct: metricName.default('Ordered Product'),
+      fulfilledOrder: metricName.default('Fulfilled Order'),
+      cancelledOrder: metricName.default('Cancelled Order'),
+      refundedOrder: metricName.default('Refunded Order'),
+      incidentOpened: metricName.default('Order Incident Opened'),
+      incidentClosed: metricName.default('Order Incident Closed'),
+    })
+    .strict()
+    .prefault({}),
+  /** Profile property that holds the relay address under policy `transactional`; never the profile e-mail. */
+  relayEmailProperty: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a property name (letters, digits, underscores)')
+    .default('mirakl_relay_email'),
+  /** `auto`: bulk jobs for backlogs (batches of at least `bulkMinRecords`) and history loads; single calls otherwise. */
+  bulk: z.enum(['auto', 'always', 'never']).default('auto'),
+  bulkMinRecords: z.number().int().min(2).max(10_000).default(10),
+}).strict();
+export type KlaviyoConnectorConfig = z.infer<typeof KlaviyoConnectorSchema>;
+
 export const ConfigSchema = z
   .object({
     marketplaces: z.array(MarketplaceSchema).min(1),
-    connectors: z.partialRecord(z.enum(CONNECTOR_NAMES), ConnectorSchema).default({}),
+    connectors: z
+      .object({
+        klaviyo: KlaviyoConnectorSchema.optional(),
+        dotdigital: ConnectorSchema.optional(),
+        sfmc: ConnectorSchema.optional(),
+        'sfcc-orders': ConnectorSchema.optional(),
+        'mirakl-stock': ConnectorSchema.optional(),
+        'mirakl-tracking': ConnectorSchema.optional(),
+        'mirakl-acceptance': ConnectorSchema.optional(),
+      } satisfies Record<ConnectorName, z.ZodType>)
+      .strict()
+      .default({}),
     webhook: z
       .object({
         secretName: secretName,
