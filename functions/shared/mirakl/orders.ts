@@ -112,6 +112,7 @@ const OrderLineSchema = z
     cancelations: z.array(CancelationSchema).nullish().transform((v) => v ?? []),
     order_line_additional_fields: z.array(AdditionalFieldSchema).nullish().transform((v) => v ?? []),
     created_date: isoDate,
+    last_updated_date: isoDate,
     debited_date: isoDate,
     shipped_date: isoDate,
     received_date: isoDate,
