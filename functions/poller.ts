@@ -1,0 +1,53 @@
+/**
+ * Scheduled ingest for one marketplace: `{ marketplace, mode: 'poll' }` every poll interval, `mode: 'sweep'`
+ * daily. Thin: parse the input, run the ingest, report metrics (cursor lag feeds the poller alarm).
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import { z } from 'zod';
+import { awsIngestDependencies } from './shared/aws/ingestDependencies';
+import { marketplaceById, resolveConfig } from './shared/config';
+import { type IngestReport, runIngest } from './shared/ingest/ingestRun';
+import { logger, metrics, tracer } from './shared/observability';
+
+export const PollerInput = z
+  .object({ marketplace: z.string().min(1), mode: z.enum(['poll', 'sweep']).default('poll') })
+  .strict();
+
+const config = resolveConfig();
+const deps = awsIngestDependencies(config);
+
+async function ingest(input: z.infer<typeof PollerInput>): Promise<IngestReport> {
+  const marketplace = marketplaceById(config, input.marketplace);
+  metrics.addDimension('marketplace', marketplace.id);
+  logger.appendKeys({ marketplace: marketplace.id, mode: input.mode });
+  try {
+    const report = await runIngest(deps, marketplace, input.mode);
+    const published = Object.values(report.events).reduce((a, b) => a + b, 0);
+    const exceptions = Object.values(report.exceptions).reduce((a, b) => a + b, 0);
+    metrics.addMetric('EventsPublished', MetricUnit.Count, published);
+    metrics.addMetric('ExceptionsRecorded', MetricUnit.Count, exceptions);
+    metrics.addMetric('OrdersRead', MetricUnit.Count, report.ordersRead);
+    if (report.skipped) metrics.addMetric('PollSkipped', MetricUnit.Count, 1);
+    logger.info('ingest run finished', { report });
+    return report;
+  } catch (error) {
+    metrics.addMetric('PollFailed', MetricUnit.Count, 1);
+    throw error;
+  } finally {
+    const cursor = await deps.cursors.readCursor(marketplace.id);
+    if (cursor) {
+      metrics.addMetric('CursorLagSeconds', MetricUnit.Seconds, Math.round((Date.now() - Date.parse(cursor)) / 1000));
+    }
+  }
+}
+
+export const handler = middy(ingest)
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .use(parser({ schema: PollerInput }));

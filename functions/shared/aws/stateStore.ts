@@ -1,0 +1,150 @@
+/**
+ * The `state` table: order snapshots, per-marketplace cursors, pending webhook re-reads and Mirakl call slots.
+ * Every write is a single conditional write (no transactions), so it behaves the same on DynamoDB and dynalite.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { OrderSnapshot } from '../ingest/orderFacts';
+import type { CursorStore, OrderSnapshotStore, PendingOrderIds, StoredSnapshot } from '../ingest/ports';
+
+const keys = {
+  order: (mp: string, orderId: string) => `order#${mp}#${orderId}`,
+  cursor: (mp: string) => `cursor#${mp}`,
+  pending: (mp: string) => `pending#${mp}`,
+  slot: (key: string) => `slot#${key}`,
+};
+
+const BATCH_GET_LIMIT = 100;
+const UNPROCESSED_RETRIES = 5;
+
+async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
+}
+
+export class DynamoStateStore implements OrderSnapshotStore, CursorStore, PendingOrderIds {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async load(marketplace: string, orderIds: readonly string[]): Promise<Map<string, StoredSnapshot>> {
+    const found = new Map<string, StoredSnapshot>();
+    for (let i = 0; i < orderIds.length; i += BATCH_GET_LIMIT) {
+      let requested: Record<string, unknown>[] = orderIds
+        .slice(i, i + BATCH_GET_LIMIT)
+        .map((id) => ({ pk: keys.order(marketplace, id) }));
+      for (let attempt = 0; requested.length > 0; attempt += 1) {
+        if (attempt > UNPROCESSED_RETRIES) throw new Error('DynamoDB kept returning unprocessed keys for snapshots');
+        const result = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: requested, ConsistentRead: true } } }),
+        );
+        for (const item of result.Responses?.[this.tableName] ?? []) {
+          const snapshot = item.snapshot as OrderSnapshot;
+          found.set(snapshot.orderId, { snapshot, version: Number(item.version) });
+        }
+        requested = (result.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+        if (requested.length > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+    return found;
+  }
+
+  async save(marketplace: string, snapshot: OrderSnapshot, expectedVersion: number | undefined): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: keys.order(marketplace, snapshot.orderId),
+            snapshot,
+            version: (expectedVersion ?? 0) + 1,
+          },
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+        }),
+      ),
+    );
+  }
+
+  async readCursor(marketplace: string): Promise<string | undefined> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keys.cursor(marketplace) }, ConsistentRead: true }),
+    );
+    return result.Item?.cursor as string | undefined;
+  }
+
+  async advanceCursor(marketplace: string, from: string | undefined, to: string): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.cursor(marketplace) },
+          UpdateExpression: 'SET #cursor = :to',
+          ConditionExpression: from === undefined ? 'attribute_not_exists(#cursor)' : '#cursor = :from',
+          ExpressionAttributeNames: { '#cursor': 'cursor' },
+          ExpressionAttributeValues: { ':to': to, ...(from === undefined ? {} : { ':from': from }) },
+        }),
+      ),
+    );
+  }
+
+  async add(marketplace: string, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length === 0) return;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.pending(marketplace) },
+        UpdateExpression: 'ADD orderIds :ids',
+        ExpressionAttributeValues: { ':ids': new Set(orderIds) },
+      }),
+    );
+  }
+
+  async list(marketplace: string): Promise<string[]> {
+    const result = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: keys.pending(marketplace) }, ConsistentRead: true }),
+    );
+    const ids = result.Item?.orderIds as Set<string> | undefined;
+    return [...(ids ?? [])].sort();
+  }
+
+  async remove(marketplace: string, orderIds: readonly string[]): Promise<void> {
+    if (orderIds.length === 0) return;
+    await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: keys.pending(marketplace) },
+        UpdateExpression: 'DELETE orderIds :ids',
+        ExpressionAttributeValues: { ':ids': new Set(orderIds) },
+      }),
+    );
+  }
+
+  /** Takes a call slot: succeeds only if the previous call under `key` is at least `minIntervalMs` old. */
+  async tryAcquire(key: string, minIntervalMs: number, nowMs: number): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.slot(key) },
+          UpdateExpression: 'SET lastCallAt = :now',
+          ConditionExpression: 'attribute_not_exists(lastCallAt) OR lastCallAt <= :latestAllowed',
+          ExpressionAttributeValues: { ':now': nowMs, ':latestAllowed': nowMs - minIntervalMs },
+        }),
+      ),
+    );
+  }
+}
