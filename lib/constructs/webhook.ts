@@ -1,0 +1,41 @@
+/**
+ * The webhook endpoint: a Lambda Function URL for pushed notifications (Mirakl operator webhooks, Mirakl Connect,
+ * SFCC callbacks). The URL itself is public; the function authenticates every request with an HMAC-SHA256
+ * signature over timestamp + raw body, keyed by the webhook secret, before anything else runs.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { MarketBridgeFunction } from './function';
+import { grantIngest, type MiraklPollerProps } from './poller';
+
+/** Caps what an unauthenticated caller can make the account run (and pay for); senders retry throttled calls. */
+const WEBHOOK_RESERVED_CONCURRENCY = 10;
+
+export interface WebhookEndpointProps extends MiraklPollerProps {
+  readonly webhookSecret: ISecret;
+}
+
+export class WebhookEndpoint extends Construct {
+  readonly function: MarketBridgeFunction;
+  readonly url: FunctionUrl;
+
+  constructor(scope: Construct, id: string, props: WebhookEndpointProps) {
+    super(scope, id);
+    this.function = new MarketBridgeFunction(this, 'Function', {
+      entry: 'functions/webhook.ts',
+      serviceName: 'webhook',
+      description: 'Authenticates pushed notifications (HMAC) and publishes the resulting business facts',
+      config: props.config,
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+      reservedConcurrentExecutions: WEBHOOK_RESERVED_CONCURRENCY,
+    });
+    grantIngest(this.function, props);
+    this.function.grantSecretValue(props.webhookSecret);
+
+    // Mirakl, Mirakl Connect and SFCC cannot sign requests with AWS SigV4; the handler checks the HMAC instead.
+    this.url = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+  }
+}

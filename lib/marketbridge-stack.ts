@@ -1,0 +1,82 @@
+/**
+ * The MarketBridge stack: the event bus (with an archive for replay), the tables, the Mirakl poller and its
+ * schedules, and the webhook endpoint. Environment-agnostic (no lookups), so `cdk synth` runs offline.
+ *
+ * Shared resources are public so later features wire in with a few lines, e.g. a connector gets
+ * `stack.bus`, `stack.tables.idempotency`, `stack.tables.exceptions` and builds on `MarketBridgeFunction`.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Table } from 'aws-cdk-lib/aws-dynamodb';
+import { type Archive, EventBus } from 'aws-cdk-lib/aws-events';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { Config } from '../functions/shared/config';
+import { TABLES } from '../functions/shared/aws/tables';
+import { MiraklPoller } from './constructs/poller';
+import { MarketBridgeTables, type TableKey } from './constructs/tables';
+import { WebhookEndpoint } from './constructs/webhook';
+
+/** Long enough to replay after a connector outage noticed late; the daily sweep covers at most 30 days. */
+const ARCHIVE_RETENTION = Duration.days(90);
+
+export interface MarketBridgeStackProps extends StackProps {
+  readonly config: Config;
+}
+
+export class MarketBridgeStack extends Stack {
+  readonly config: Config;
+  readonly bus: EventBus;
+  readonly archive: Archive;
+  readonly tables: Readonly<Record<TableKey, Table>>;
+  /** Each marketplace's Mirakl API key secret (referenced by name, never read at synthesis), by marketplace id. */
+  readonly marketplaceSecrets: Readonly<Record<string, ISecret>>;
+  readonly webhookSecret: ISecret;
+  readonly poller: MiraklPoller;
+  readonly webhook: WebhookEndpoint;
+
+  constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
+    super(scope, id, props);
+    this.config = props.config;
+
+    this.bus = new EventBus(this, 'Bus', { description: 'MarketBridge business events' });
+    this.archive = this.bus.archive('Archive', {
+      description: 'Every MarketBridge event, for replay to the bus',
+      eventPattern: { account: [this.account] },
+      retention: ARCHIVE_RETENTION,
+    });
+
+    this.tables = new MarketBridgeTables(this, 'Tables').tables;
+
+    this.marketplaceSecrets = Object.fromEntries(
+      props.config.marketplaces.map((mp) => [
+        mp.id,
+        Secret.fromSecretNameV2(this, `MiraklApiKey-${mp.id}`, mp.apiKeySecret),
+      ]),
+    );
+    this.webhookSecret = Secret.fromSecretNameV2(this, 'WebhookSecret', props.config.webhook.secretName);
+
+    const ingest = {
+      config: props.config,
+      bus: this.bus,
+      tables: this.tables,
+      marketplaceSecrets: this.marketplaceSecrets,
+    };
+    this.poller = new MiraklPoller(this, 'Poller', ingest);
+    this.webhook = new WebhookEndpoint(this, 'Webhook', { ...ingest, webhookSecret: this.webhookSecret });
+
+    new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    for (const key of Object.keys(TABLES) as TableKey[]) {
+      // Output ids from the env var names (STATE_TABLE_NAME → StateTableName) so scripts find them predictably.
+      new CfnOutput(this, envVarToOutputId(TABLES[key].envVar), { value: this.tables[key].tableName });
+    }
+  }
+}
+
+function envVarToOutputId(envVar: string): string {
+  return envVar
+    .toLowerCase()
+    .split('_')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+}
