@@ -58,7 +58,9 @@ function offeredSignatures(value: string): Buffer[] {
 
 export function verifyWebhookSignature(input: VerifyWebhookInput): SignatureVerdict {
   const secrets = typeof input.secret === 'string' ? [input.secret] : input.secret;
+  // Checked before anything else so a misconfiguration fails every request, not only well-formed ones.
   if (secrets.length === 0) throw new Error('no webhook signing secret configured');
+  if (secrets.some((secret) => !secret)) throw new Error('webhook signing secret is empty');
   const signature = header(input.headers, SIGNATURE_HEADER)?.trim();
   if (!signature) return { ok: false, reason: 'missing-signature' };
   const timestamp = header(input.headers, TIMESTAMP_HEADER)?.trim();
