@@ -53,6 +53,8 @@ export interface HttpResponse {
   text: string;
   /** Parsed body when the response declares a JSON media type and has a body; otherwise undefined. */
   json: unknown;
+  /** Attempts it took, including this one. */
+  attempts: number;
 }
 
 export interface AttemptEvent {
@@ -187,7 +189,7 @@ function isTimeout(error: unknown): boolean {
 }
 
 type AttemptResult =
-  | { ok: true; response: HttpResponse }
+  | { ok: true; response: Omit<HttpResponse, 'attempts'> }
   | { ok: false; error: Omit<HttpErrorDetails, 'attempts'>; retryAfterMs?: number };
 
 export interface HttpClient {
@@ -276,7 +278,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
         if (result.ok) {
           const event = { operation: request.operation, attempt: n, status, delayMs: undefined, rateLimited };
           options.onAttempt?.({ ...event, outcome: 'success', durationMs });
-          return result.response;
+          return { ...result.response, attempts: n };
         }
         const willRetry = result.error.retryable && n < maxAttempts;
         const delayMs = willRetry

@@ -148,7 +148,7 @@ describe('http: Retry-After', () => {
 describe('http: retries and permanent failures', () => {
   it('retries 5xx with exponential backoff, then succeeds', async () => {
     const { client, sleeps, requests } = setup([textResponse('', 502), textResponse('', 503), jsonResponse({ ok: 1 })]);
-    expect((await client.request(get)).json).toEqual({ ok: 1 });
+    expect(await client.request(get)).toMatchObject({ json: { ok: 1 }, attempts: 3 });
     expect(requests).toHaveLength(3);
     // random 0.5 × min(5000, 100·2^(n-1))
     expect(sleeps).toEqual([50, 100]);

@@ -115,7 +115,7 @@ function parseOrdersPage(response: HttpResponse): OrdersPage {
     kind: 'invalid-response',
     status: response.status,
     retryable: false,
-    attempts: 1,
+    attempts: response.attempts,
     detail: `expected {"orders":[…]}; ${detail}`,
   });
 }
