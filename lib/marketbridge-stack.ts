@@ -55,14 +55,17 @@ export class MarketBridgeStack extends Stack {
     );
     this.webhookSecret = Secret.fromSecretNameV2(this, 'WebhookSecret', props.config.webhook.secretName);
 
-    const ingest = {
+    this.poller = new MiraklPoller(this, 'Poller', {
       config: props.config,
       bus: this.bus,
       tables: this.tables,
       marketplaceSecrets: this.marketplaceSecrets,
-    };
-    this.poller = new MiraklPoller(this, 'Poller', ingest);
-    this.webhook = new WebhookEndpoint(this, 'Webhook', { ...ingest, webhookSecret: this.webhookSecret });
+    });
+    this.webhook = new WebhookEndpoint(this, 'Webhook', {
+      config: props.config,
+      stateTable: this.tables.state,
+      webhookSecret: this.webhookSecret,
+    });
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });

@@ -66,7 +66,20 @@ export class MiraklPoller extends Construct {
       // retry would just overlap it.
       retryAttempts: 0,
     });
-    grantIngest(this.function, props);
+    this.function.grantTable(TABLES.state, props.tables.state, [
+      'GetItem',
+      'PutItem',
+      'UpdateItem',
+      'BatchGetItem',
+      'Query',
+    ]);
+    this.function.grantTable(TABLES.exceptions, props.tables.exceptions, ['UpdateItem', 'PutItem']);
+    this.function.grantPublish(props.bus);
+    for (const marketplace of props.config.marketplaces) {
+      const secret = props.marketplaceSecrets[marketplace.id];
+      if (!secret) throw new Error(`no API key secret for marketplace "${marketplace.id}"`);
+      this.function.grantSecretValue(secret);
+    }
 
     this.deadLetterQueue = new Queue(this, 'ScheduleDlq', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -99,7 +112,7 @@ export class MiraklPoller extends Construct {
           description: `Poll Mirakl OR11 for ${marketplace.name} every ${marketplace.poll.intervalMinutes} minute(s)`,
           schedule: ScheduleExpression.rate(interval),
           // A poll older than one interval is superseded by the next one.
-          target: target('poll', Duration.minutes(Math.max(1, marketplace.poll.intervalMinutes))),
+          target: target('poll', interval),
         }),
         sweep: new Schedule(this, `Sweep-${marketplace.id}`, {
           description: `Daily sweep of the last ${marketplace.poll.sweepDays} day(s) of ${marketplace.name} orders`,
@@ -116,20 +129,5 @@ export class MiraklPoller extends Construct {
         'CDK grantInvoke also allows the poller function\'s own qualified ARNs (versions/aliases, "<arn>:*"); ' +
         'the grant names this one function only.',
     });
-  }
-}
-
-/**
- * What publishing Mirakl facts needs, shared by the poller and the webhook (which re-reads notified orders
- * through OR11): the order snapshots and cursor, the exception inbox, the bus and the marketplace API keys.
- */
-export function grantIngest(fn: MarketBridgeFunction, props: MiraklPollerProps): void {
-  fn.grantTable(TABLES.state, props.tables.state, ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem', 'Query']);
-  fn.grantTable(TABLES.exceptions, props.tables.exceptions, ['UpdateItem', 'PutItem']);
-  fn.grantPublish(props.bus);
-  for (const marketplace of props.config.marketplaces) {
-    const secret = props.marketplaceSecrets[marketplace.id];
-    if (!secret) throw new Error(`no API key secret for marketplace "${marketplace.id}"`);
-    fn.grantSecretValue(secret);
   }
 }

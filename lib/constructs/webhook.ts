@@ -3,17 +3,21 @@
  * SFCC callbacks). The URL itself is public; the function authenticates every request with an HMAC-SHA256
  * signature over timestamp + raw body, keyed by the webhook secret, before anything else runs.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
-import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { TABLES } from '../../functions/shared/aws/tables';
+import type { Config } from '../../functions/shared/config';
 import { MarketBridgeFunction } from './function';
-import { grantIngest, type MiraklPollerProps } from './poller';
 
 /** Caps what an unauthenticated caller can make the account run (and pay for); senders retry throttled calls. */
 const WEBHOOK_RESERVED_CONCURRENCY = 10;
 
-export interface WebhookEndpointProps extends MiraklPollerProps {
+export interface WebhookEndpointProps {
+  readonly config: Config;
+  readonly stateTable: ITable;
   readonly webhookSecret: ISecret;
 }
 
@@ -32,7 +36,9 @@ export class WebhookEndpoint extends Construct {
       memorySize: 256,
       reservedConcurrentExecutions: WEBHOOK_RESERVED_CONCURRENCY,
     });
-    grantIngest(this.function, props);
+    // The webhook only queues the notified order ids for the poller, which re-reads them through OR11 within
+    // the call-frequency contract: no bus, no exception inbox, no Mirakl keys on the internet-facing function.
+    this.function.grantTable(TABLES.state, props.stateTable, ['UpdateItem']);
     this.function.grantSecretValue(props.webhookSecret);
 
     // Mirakl, Mirakl Connect and SFCC cannot sign requests with AWS SigV4; the handler checks the HMAC instead.
