@@ -65,7 +65,6 @@ const SENDER_ID = 'AIDALOCALMARKETBRIDGE';
 export class LocalQueue {
   readonly name: string;
   readonly arn: string;
-  readonly url: string;
   readonly visibilityTimeoutSeconds: number;
   readonly retentionSeconds: number;
   readonly deadLetter?: { queue: LocalQueue; maxReceiveCount: number };
@@ -80,7 +79,6 @@ export class LocalQueue {
     }
     this.name = options.name;
     this.arn = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${options.name}`;
-    this.url = `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/${options.name}`;
     this.visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
     this.retentionSeconds = options.retentionSeconds ?? 4 * 24 * 3600;
     this.deadLetter = options.deadLetter;
@@ -239,11 +237,14 @@ export class QueueRegistry {
     return [...this.queues.values()];
   }
 
-  /** Finds a queue by name, ARN or URL. */
+  /** Finds a queue by name, ARN or URL (`{endpoint}/{account}/{name}`, whatever the endpoint's host). */
   find(ref: string): LocalQueue | undefined {
-    const name = ref.startsWith('arn:') ? ref.split(':').pop() : ref.includes('/') ? ref.split('/').pop() : ref;
-    const queue = name ? this.queues.get(name) : undefined;
-    return queue && (ref === queue.name || ref === queue.arn || ref === queue.url) ? queue : undefined;
+    if (ref.startsWith('arn:')) return [...this.queues.values()].find((queue) => queue.arn === ref);
+    if (ref.includes('://')) {
+      const [account, name] = new URL(ref).pathname.split('/').filter(Boolean);
+      return account === LOCAL_ACCOUNT && name ? this.queues.get(name) : undefined;
+    }
+    return this.queues.get(ref);
   }
 
   private require(ref: string): LocalQueue {

@@ -29,12 +29,12 @@ export async function startLocalAws(options: { bus: LocalBus; queues: QueueRegis
   const secrets = new LocalSecrets();
   const putEventsFaults = new PutEventsFaults();
   const dynamo = await startLocalDynamo();
-  let server;
+  let server: Awaited<ReturnType<typeof startAwsJsonServer>>;
   try {
     server = await startAwsJsonServer({
       ...eventBridgeOperations(options.bus, putEventsFaults),
       ...secrets.operations(),
-      ...sqsOperations(options.queues),
+      ...sqsOperations(options.queues, () => server.endpoint),
     });
   } catch (error) {
     await dynamo.close();

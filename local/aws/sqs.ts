@@ -4,13 +4,14 @@
  * GetQueueAttributes to find a DLQ's ARN and watch its depth.
  */
 import type { QueueRegistry } from '../queue';
-import { AwsError, requireString, type AwsOperations } from './protocol';
+import { AwsError, LOCAL_ACCOUNT, requireString, type AwsOperations } from './protocol';
 
 function nonExistent(): AwsError {
   return new AwsError('QueueDoesNotExist', 'The specified queue does not exist.');
 }
 
-export function sqsOperations(queues: QueueRegistry): AwsOperations {
+/** `endpoint()` is the emulator's own URL: the SQS client sends requests to the host of the queue URL. */
+export function sqsOperations(queues: QueueRegistry, endpoint: () => string): AwsOperations {
   return {
     'AmazonSQS.StartMessageMoveTask': (input) => ({
       TaskHandle: queues.startMessageMoveTask({
@@ -30,7 +31,7 @@ export function sqsOperations(queues: QueueRegistry): AwsOperations {
     'AmazonSQS.GetQueueUrl': (input) => {
       const queue = queues.find(requireString(input, 'QueueName'));
       if (!queue) throw nonExistent();
-      return { QueueUrl: queue.url };
+      return { QueueUrl: `${endpoint()}/${LOCAL_ACCOUNT}/${queue.name}` };
     },
     'AmazonSQS.GetQueueAttributes': (input) => {
       const queue = queues.find(requireString(input, 'QueueUrl'));

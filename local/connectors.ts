@@ -1,0 +1,55 @@
+/**
+ * Which connector Lambdas the local runtime consumes with. A connector registers as a name and a handler module
+ * (`functions/<name>.ts` exporting `handler`); it gets a queue when enabled in the configuration and a consumer
+ * once its module exists, so connectors plug in as they are written.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { CONNECTOR_NAMES, type Config, type ConnectorName } from '../functions/shared/config';
+import { enabledConnectors } from '../functions/shared/routes';
+
+/** The repository root, from which handler module paths are resolved. */
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+
+export interface ConnectorRegistration {
+  name: ConnectorName;
+  /** Handler module, relative to the repository root, exporting `handler`. */
+  module: string;
+}
+
+export const DEFAULT_CONNECTORS: readonly ConnectorRegistration[] = CONNECTOR_NAMES.map((name) => ({
+  name,
+  module: `functions/${name}.ts`,
+}));
+
+export interface ConnectorPlan {
+  name: ConnectorName;
+  /** Absolute path of the handler module, when it exists. */
+  handlerFile?: string;
+  maxConcurrency: number;
+}
+
+/** Every enabled connector (it gets a queue and a rule), with its handler file when one is written. */
+export function planConnectors(
+  config: Config,
+  registrations: readonly ConnectorRegistration[] = DEFAULT_CONNECTORS,
+  root = REPO_ROOT,
+): ConnectorPlan[] {
+  return enabledConnectors(config).map((name) => {
+    const registration = registrations.find((candidate) => candidate.name === name);
+    const file = registration ? resolve(root, registration.module) : undefined;
+    return {
+      name,
+      ...(file && existsSync(file) ? { handlerFile: file } : {}),
+      maxConcurrency: config.connectors[name]?.maxConcurrency ?? 2,
+    };
+  });
+}
+
+/** Imports a handler module and returns its `handler` export, with an error naming the module otherwise. */
+export async function loadHandler<T>(file: string): Promise<T> {
+  const module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+  if (typeof module.handler !== 'function') throw new Error(`${file} does not export a function named "handler"`);
+  return module.handler as T;
+}

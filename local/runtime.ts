@@ -1,0 +1,346 @@
+/**
+ * The whole MarketBridge pipeline on one machine: AWS on loopback (DynamoDB, EventBridge, Secrets Manager, SQS),
+ * the Mirakl sandbox, the bus with the stack's routing rules, connector queues with SQS semantics and the real
+ * Lambda handlers, imported unmodified after the environment points their SDK clients at the emulators.
+ *
+ * One runtime per process at a time: process.env is global and handler modules keep the SDK clients they created
+ * at import, so a second runtime in the same process would talk to the first one's emulators.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import { sandboxConfig, type Config } from '../functions/shared/config';
+import { eventPatternFor } from '../functions/shared/routes';
+import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws/protocol';
+import { LocalBus, type LoggedEvent } from './bus';
+import { DEFAULT_CONNECTORS, loadHandler, planConnectors, REPO_ROOT, type ConnectorRegistration } from './connectors';
+import { startConsoleServer, type ConsoleServer } from './console-server';
+import { startFunctionUrl, type FunctionUrlServer } from './function-url';
+import { lambdaContext } from './lambda';
+import {
+  DEFAULT_MAX_RECEIVE_COUNT,
+  QueueConsumer,
+  QueueRegistry,
+  type LocalQueue,
+  type SqsLambdaHandler,
+} from './queue';
+import { startMiraklSandbox } from './sandboxes/mirakl';
+import { Scheduler, type PollerInput, type PollerMode, type RunOutcome, type SchedulerClock } from './scheduler';
+import type { RuntimeSnapshot } from './summary';
+
+export type MiraklSandbox = Awaited<ReturnType<typeof startMiraklSandbox>>;
+
+export interface LocalRuntimeOptions {
+  config?: Config;
+  /** Where the event log goes; git-ignored `.marketbridge/` by default. */
+  dataDir?: string;
+  /** Mirakl sandbox port: 4010 by default, 0 for a random one. */
+  sandboxPort?: number;
+  /** Webhook Function URL port: random by default. */
+  webhookPort?: number;
+  /** Operations console port (`PORT`): 3000 by default, 0 for a random one. */
+  consolePort?: number;
+  /** Run the poller on its schedules (default true); tests turn it off and call `runPoll`. */
+  schedule?: boolean;
+  schedulerClock?: SchedulerClock;
+  /** How often the sandbox world moves on (new orders, shipping, refunds…); 0 stops it. Default 5 s. */
+  tickIntervalMs?: number;
+  /** Seed the sandbox with order history at start (default true). */
+  seedHistory?: boolean;
+  seed?: number;
+  queues?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; pollIntervalMs?: number; batchSize?: number };
+  connectors?: readonly ConnectorRegistration[];
+  /** Handler module paths, relative to the repository root. */
+  pollerModule?: string;
+  webhookModule?: string;
+  /** Problems worth telling the operator about (failed invocations, ticks); messages only, no payloads. */
+  onWarning?: (message: string) => void;
+}
+
+export interface ConnectorRuntime {
+  name: string;
+  queue: LocalQueue;
+  dlq: LocalQueue;
+  /** Present once the connector's handler module exists. */
+  consumer?: QueueConsumer;
+}
+
+export interface LocalRuntime {
+  /** The effective configuration: marketplace base URLs point at the sandbox. */
+  config: Config;
+  aws: LocalAws;
+  secrets: LocalSecrets;
+  bus: LocalBus;
+  /** The event log file (JSONL, one `{ event, routedTo }` per line). */
+  eventLogFile: string;
+  events(): readonly LoggedEvent[];
+  queues: QueueRegistry;
+  connectors: readonly ConnectorRuntime[];
+  sandbox: MiraklSandbox;
+  webhookUrl?: string;
+  consoleUrl: string;
+  console: ConsoleServer;
+  /** Invokes the poller for a marketplace now (after any run of it in progress); rejects if the run fails. */
+  runPoll(marketplace: string, mode?: PollerMode): Promise<RunOutcome>;
+  snapshot(): Promise<RuntimeSnapshot>;
+  stop(): Promise<void>;
+}
+
+type PollerHandler = (input: PollerInput, context: Context) => Promise<unknown>;
+type WebhookHandler = (event: LambdaFunctionURLEvent, context: Context) => Promise<unknown>;
+
+let active = false;
+
+function randomSecret(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/** Sets variables, returning a function that puts the previous values back. */
+function applyEnv(values: Record<string, string>): () => void {
+  const previous = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, values);
+  return () => {
+    for (const [key, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+}
+
+async function openExceptions(aws: LocalAws): Promise<{ open: number; byType: Record<string, number> }> {
+  const client = new DynamoDBClient({ endpoint: aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const byType: Record<string, number> = {};
+  let open = 0;
+  try {
+    let start: ScanCommandOutput['LastEvaluatedKey'];
+    do {
+      // Only the type and status are read: the summary never touches a record's content.
+      const page = await client.send(
+        new ScanCommand({
+          TableName: aws.dynamo.tableNames.exceptions,
+          ProjectionExpression: '#type, #status',
+          ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.status?.S === 'resolved') continue;
+        open += 1;
+        const type = item.type?.S ?? 'unknown';
+        byType[type] = (byType[type] ?? 0) + 1;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+  } finally {
+    client.destroy();
+  }
+  return { open, byType };
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  if (active) throw new Error('a local runtime is already running in this process (process.env is shared)');
+  active = true;
+  const warn = options.onWarning ?? (() => undefined);
+  const cleanups: (() => Promise<void> | void)[] = [() => void (active = false)];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        warn(`shutdown step failed: ${(error as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    const base = options.config ?? sandboxConfig;
+    const apiKeys = new Map(base.marketplaces.map((mp) => [mp.id, randomSecret()]));
+    const sandbox = await startMiraklSandbox({
+      port: options.sandboxPort ?? 4010,
+      marketplaces: base.marketplaces.map((mp) => ({
+        id: mp.id,
+        apiKey: apiKeys.get(mp.id) ?? '',
+        ...(mp.shopId !== undefined ? { shopId: mp.shopId } : {}),
+      })),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    });
+    cleanups.push(() => sandbox.close());
+    if (options.seedHistory ?? true) sandbox.world.seedHistory();
+
+    const sandboxUrl = sandbox.url.replace(/\/+$/, '');
+    const config: Config = {
+      ...base,
+      marketplaces: base.marketplaces.map((mp) => ({ ...mp, baseUrl: `${sandboxUrl}/${mp.id}` })),
+    };
+
+    const dataDir = resolve(options.dataDir ?? join(REPO_ROOT, '.marketbridge'));
+    const eventLogFile = join(dataDir, 'events.jsonl');
+    const bus = new LocalBus({ name: 'marketbridge-local', logFile: eventLogFile });
+    const queues = new QueueRegistry();
+    cleanups.push(() => queues.stop());
+
+    const queueOptions = options.queues ?? {};
+    const plans = planConnectors(config, options.connectors ?? DEFAULT_CONNECTORS);
+    const connectors: ConnectorRuntime[] = plans.map((plan) => {
+      const dlq = queues.create({ name: `marketbridge-${plan.name}-dlq`, retentionSeconds: 14 * 24 * 3600 });
+      const queue = queues.create({
+        name: `marketbridge-${plan.name}`,
+        visibilityTimeoutSeconds: queueOptions.visibilityTimeoutSeconds ?? 30,
+        deadLetter: { queue: dlq, maxReceiveCount: queueOptions.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT },
+      });
+      bus.addRule({ name: plan.name, pattern: eventPatternFor(config, plan.name), deliver: (json) => queue.send(json) });
+      return { name: plan.name, queue, dlq };
+    });
+
+    const aws = await startLocalAws({ bus, queues });
+    cleanups.push(() => aws.close());
+    for (const mp of config.marketplaces) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
+    aws.secrets.put(config.webhook.secretName, randomSecret());
+    cleanups.push(applyEnv(aws.env(config)));
+
+    // Handlers are imported only now: their SDK clients read the endpoints from the environment at creation.
+    const pollerFile = resolve(REPO_ROOT, options.pollerModule ?? 'functions/poller.ts');
+    const poller = existsSync(pollerFile) ? await loadHandler<PollerHandler>(pollerFile) : undefined;
+    if (!poller) warn(`${pollerFile} does not exist yet: nothing polls Mirakl`);
+    const webhookFile = resolve(REPO_ROOT, options.webhookModule ?? 'functions/webhook.ts');
+    const webhook = existsSync(webhookFile) ? await loadHandler<WebhookHandler>(webhookFile) : undefined;
+    if (!webhook) warn(`${webhookFile} does not exist yet: no webhook endpoint`);
+
+    for (const [i, plan] of plans.entries()) {
+      const connector = connectors[i];
+      if (!plan.handlerFile || !connector) continue;
+      connector.consumer = new QueueConsumer({
+        queue: connector.queue,
+        handler: await loadHandler<SqsLambdaHandler>(plan.handlerFile),
+        functionName: `marketbridge-${plan.name}`,
+        maxConcurrency: plan.maxConcurrency,
+        ...(queueOptions.batchSize !== undefined ? { batchSize: queueOptions.batchSize } : {}),
+        ...(queueOptions.pollIntervalMs !== undefined ? { pollIntervalMs: queueOptions.pollIntervalMs } : {}),
+        onInvocationError: (name, error) => warn(`${name} invocation failed: ${error.name}: ${error.message}`),
+      });
+      const consumer = connector.consumer;
+      consumer.start();
+      cleanups.push(() => consumer.stop());
+    }
+
+    let webhookServer: FunctionUrlServer | undefined;
+    if (webhook) {
+      webhookServer = await startFunctionUrl({
+        handler: webhook,
+        functionName: 'marketbridge-webhook',
+        ...(options.webhookPort !== undefined ? { port: options.webhookPort } : {}),
+        onError: (error) => warn(`webhook invocation failed: ${error.name}: ${error.message}`),
+      });
+      const server = webhookServer;
+      cleanups.push(() => server.close());
+    }
+
+    const scheduler = new Scheduler({
+      marketplaces: config.marketplaces.map((mp) => ({ id: mp.id, intervalMinutes: mp.poll.intervalMinutes })),
+      invoke: async (input) => {
+        if (!poller) throw new Error('functions/poller.ts does not exist yet');
+        return poller(input, lambdaContext('marketbridge-poller', 15 * 60_000));
+      },
+      ...(options.schedulerClock ? { clock: options.schedulerClock } : {}),
+      onOutcome: (outcome) => {
+        if (!outcome.ok && outcome.error) {
+          warn(`poller ${outcome.input.mode} ${outcome.input.marketplace} failed: ${outcome.error.name}: ${outcome.error.message}`);
+        }
+      },
+    });
+    cleanups.push(() => scheduler.stop());
+
+    const startedAt = Date.now();
+    const snapshot = async (): Promise<RuntimeSnapshot> => {
+      let exceptions: RuntimeSnapshot['exceptions'];
+      try {
+        exceptions = await openExceptions(aws);
+      } catch (error) {
+        warn(`cannot read the exceptions table: ${(error as Error).message}`);
+      }
+      return {
+        at: new Date().toISOString(),
+        events: { total: bus.totalEvents(), byMarketplace: bus.countsByMarketplace() },
+        ...(exceptions ? { exceptions } : {}),
+        polls: scheduler.snapshot(),
+        queues: connectors.map((c) => {
+          const depth = c.queue.depth();
+          const dead = c.dlq.depth();
+          return {
+            connector: c.name,
+            consuming: c.consumer !== undefined,
+            visible: depth.visible,
+            inFlight: depth.inFlight,
+            deadLettered: dead.visible + dead.inFlight,
+          };
+        }),
+        putEventsFaultsInjected: aws.putEventsFaults.injected,
+      };
+    };
+
+    const consoleServer = await startConsoleServer({
+      port: options.consolePort ?? 3000,
+      routes: [
+        {
+          method: 'GET',
+          path: '/api/health',
+          handle: async () => ({
+            status: 200,
+            body: {
+              status: 'ok',
+              startedAt: new Date(startedAt).toISOString(),
+              uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
+              sandboxUrl: sandbox.url,
+              webhookUrl: webhookServer?.url ?? null,
+              poller: poller !== undefined,
+              ...(await snapshot()),
+            },
+          }),
+        },
+      ],
+    });
+    cleanups.push(() => consoleServer.close());
+
+    if (options.schedule ?? true) scheduler.start();
+    const tickMs = options.tickIntervalMs ?? 5000;
+    if (tickMs > 0) {
+      const ticker = setInterval(() => {
+        try {
+          sandbox.world.tick();
+        } catch (error) {
+          warn(`sandbox tick failed: ${(error as Error).message}`);
+        }
+      }, tickMs);
+      cleanups.push(() => clearInterval(ticker));
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      aws,
+      secrets: aws.secrets,
+      bus,
+      eventLogFile,
+      events: () => bus.events(),
+      queues,
+      connectors,
+      sandbox,
+      ...(webhookServer ? { webhookUrl: webhookServer.url } : {}),
+      consoleUrl: consoleServer.url,
+      console: consoleServer,
+      runPoll: async (marketplace, mode = 'poll') => {
+        const outcome = await scheduler.run(marketplace, mode);
+        if (!outcome.ok) throw outcome.error ?? new Error(`poller ${mode} ${marketplace} failed`);
+        return outcome;
+      },
+      snapshot,
+      stop: () => (stopping ??= cleanup()),
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The schedules the stack creates with EventBridge Scheduler: the poller per marketplace every
+ * `poll.intervalMinutes` (first run right at start) and the daily sweep. Runs of one marketplace never overlap: a
+ * poll tick that finds the previous run still going is skipped, a sweep waits for it.
+ */
+export type PollerMode = 'poll' | 'sweep';
+export interface PollerInput {
+  marketplace: string;
+  mode: PollerMode;
+}
+
+/** Time and timers, injectable so tests drive the schedule without waiting. */
+export interface SchedulerClock {
+  now(): number;
+  setTimeout(callback: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemSchedulerClock: SchedulerClock = {
+  now: () => Date.now(),
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export const SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
+
+export interface RunOutcome {
+  input: PollerInput;
+  ok: boolean;
+  durationMs: number;
+  error?: Error;
+}
+
+export interface ScheduleStats {
+  runs: number;
+  failures: number;
+  /** Poll ticks skipped because the previous run of the marketplace was still going. */
+  skipped: number;
+  lastRunAt?: number;
+  lastError?: string;
+}
+
+export interface SchedulerOptions {
+  marketplaces: readonly { id: string; intervalMinutes: number }[];
+  invoke(input: PollerInput): Promise<unknown>;
+  clock?: SchedulerClock;
+  sweepIntervalMs?: number;
+  onOutcome?(outcome: RunOutcome): void;
+}
+
+export class Scheduler {
+  private readonly clock: SchedulerClock;
+  private readonly timers = new Set<unknown>();
+  private readonly busy = new Map<string, Promise<void>>();
+  private readonly stats = new Map<string, ScheduleStats>();
+  private running = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.clock = options.clock ?? systemSchedulerClock;
+    for (const mp of options.marketplaces) this.stats.set(mp.id, { runs: 0, failures: 0, skipped: 0 });
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const startedAt = this.clock.now();
+    for (const mp of this.options.marketplaces) {
+      this.every(startedAt, mp.intervalMinutes * 60_000, 0, () => {
+        if (this.busy.has(mp.id)) this.stat(mp.id).skipped += 1;
+        else void this.run(mp.id, 'poll');
+      });
+      const sweepEvery = this.options.sweepIntervalMs ?? SWEEP_INTERVAL_MS;
+      this.every(startedAt, sweepEvery, sweepEvery, () => void this.run(mp.id, 'sweep'));
+    }
+  }
+
+  /** Fixed-rate schedule anchored at the start, so a slow run does not drift the following ones. */
+  private every(anchor: number, intervalMs: number, firstAfterMs: number, tick: () => void): void {
+    let next = anchor + firstAfterMs;
+    const arm = () => {
+      const handle = this.clock.setTimeout(() => {
+        this.timers.delete(handle);
+        if (!this.running) return;
+        tick();
+        const now = this.clock.now();
+        do next += intervalMs;
+        while (next <= now);
+        arm();
+      }, Math.max(0, next - this.clock.now()));
+      this.timers.add(handle);
+    };
+    arm();
+  }
+
+  private stat(marketplace: string): ScheduleStats {
+    const stats = this.stats.get(marketplace);
+    if (!stats) throw new Error(`no schedule for marketplace "${marketplace}"`);
+    return stats;
+  }
+
+  /** Runs the poller for one marketplace now, after any run of it still going; resolves with the outcome. */
+  async run(marketplace: string, mode: PollerMode): Promise<RunOutcome> {
+    const stats = this.stat(marketplace);
+    let outcome!: RunOutcome;
+    const previous = this.busy.get(marketplace) ?? Promise.resolve();
+    const current = previous.then(async () => {
+      const input = { marketplace, mode };
+      const started = this.clock.now();
+      try {
+        await this.options.invoke(input);
+        outcome = { input, ok: true, durationMs: this.clock.now() - started };
+      } catch (error) {
+        outcome = { input, ok: false, durationMs: this.clock.now() - started, error: error as Error };
+        stats.failures += 1;
+        stats.lastError = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 200);
+      }
+      stats.runs += 1;
+      stats.lastRunAt = started;
+      this.options.onOutcome?.(outcome);
+    });
+    this.busy.set(marketplace, current);
+    await current;
+    if (this.busy.get(marketplace) === current) this.busy.delete(marketplace);
+    return outcome;
+  }
+
+  /** Stops the schedules and waits for runs in progress. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const handle of this.timers) this.clock.clearTimeout(handle);
+    this.timers.clear();
+    await Promise.allSettled([...this.busy.values()]);
+  }
+
+  snapshot(): Record<string, ScheduleStats> {
+    return Object.fromEntries([...this.stats].map(([id, stats]) => [id, { ...stats }]));
+  }
+}

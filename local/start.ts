@@ -1,0 +1,106 @@
+/**
+ * `npm start`: the whole pipeline on this machine, no AWS account, nothing beyond loopback.
+ * Usage: npm start [-- --config FILE] [--seed N]; PORT sets the operations console port.
+ */
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, resolveConfig } from '../functions/shared/config';
+import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { formatSummary } from './summary';
+
+const SUMMARY_EVERY_MS = 5000;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+function port(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) fail(`${name} must be a port number, got "${value}"`);
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: 'string' }, seed: { type: 'string' } },
+    allowPositionals: false,
+  });
+  let config;
+  try {
+    // Only an explicit file: a MARKETBRIDGE_CONFIG left in the shell is the deployed one, not the sandbox's.
+    config = resolveConfig({ ...(values.config ? { file: values.config } : {}), env: {} });
+  } catch (error) {
+    fail(error instanceof ConfigError ? error.message : String(error));
+  }
+  const seed = values.seed === undefined ? undefined : Number(values.seed);
+  if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
+
+  // The same problem repeating (a connector failing every batch) is printed once, then every 100th time.
+  const seen = new Map<string, number>();
+  const onWarning = (message: string) => {
+    const count = (seen.get(message) ?? 0) + 1;
+    seen.set(message, count);
+    if (count === 1 || count % 100 === 0) process.stderr.write(`! ${message}${count > 1 ? ` (×${count})` : ''}\n`);
+  };
+
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      config,
+      consolePort: port(process.env.PORT, 'PORT', 3000),
+      sandboxPort: port(process.env.SANDBOX_PORT, 'SANDBOX_PORT', 4010),
+      ...(seed !== undefined ? { seed } : {}),
+      onWarning,
+    });
+  } catch (error) {
+    const err = error as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE') fail(`a port is already in use (${err.message}); set PORT or SANDBOX_PORT`);
+    fail(`cannot start the local runtime: ${err.stack ?? err.message}`);
+  }
+
+  const connectors = runtime.connectors.map((c) => `${c.name}${c.consumer ? '' : ' (no handler yet)'}`);
+  process.stdout.write(
+    [
+      'MarketBridge local runtime — everything on loopback, no AWS account',
+      `  Mirakl sandbox  ${runtime.sandbox.url}  (${runtime.config.marketplaces.map((mp) => mp.id).join(', ')})`,
+      `  Webhook         ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
+      `  Console / API   ${runtime.consoleUrl}api/health`,
+      `  Event log       ${relative(process.cwd(), runtime.eventLogFile)}`,
+      `  Connectors      ${connectors.length > 0 ? connectors.join(', ') : 'none enabled (events stay in the event log)'}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+
+  let last = '';
+  const summary = setInterval(() => {
+    void runtime.snapshot().then((snapshot) => {
+      const text = formatSummary(snapshot);
+      // Print only when something changed (the first line carries the time).
+      const body = text.slice(text.indexOf(']'));
+      if (body !== last) process.stdout.write(`${text}\n`);
+      last = body;
+    });
+  }, SUMMARY_EVERY_MS);
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting without a clean stop\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    clearInterval(summary);
+    process.stdout.write(`\n${signal}: stopping…\n`);
+    runtime.stop().then(
+      () => process.exit(0),
+      (error: Error) => fail(`stop failed: ${error.message}`),
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+await main();
