@@ -1,0 +1,37 @@
+/**
+ * The retryable/permanent split every connector shares. Retryable failures go back to the queue (SQS redelivers
+ * after the visibility timeout); permanent ones become exceptions at once. Reasons are free of personal data.
+ */
+import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import { ZodError } from 'zod';
+import { HttpError } from '../http';
+
+/** A failure no retry can fix: bad data, a record the destination rejects, a mapping that cannot be made. */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+}
+
+export interface Failure {
+  retryable: boolean;
+  rateLimited: boolean;
+  /** Safe to log and to show in the exception inbox. */
+  reason: string;
+}
+
+export function classify(error: unknown): Failure {
+  if (error instanceof HttpError) {
+    return { retryable: error.retryable, rateLimited: error.rateLimited, reason: error.message };
+  }
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    // A twin of this record is being delivered right now (duplicate delivery): try again once it is done.
+    return { retryable: true, rateLimited: false, reason: 'the same event is being delivered by another invocation' };
+  }
+  if (error instanceof ZodError) {
+    const issues = error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    return { retryable: false, rateLimited: false, reason: `invalid event: ${issues.join('; ')}` };
+  }
+  if (error instanceof PermanentError) return { retryable: false, rateLimited: false, reason: error.message };
+  // Anything else (DynamoDB hiccup, a bug) may pass on retry; the receive budget still bounds it.
+  const name = error instanceof Error ? error.name : typeof error;
+  return { retryable: true, rateLimited: false, reason: `unexpected ${name}` };
+}

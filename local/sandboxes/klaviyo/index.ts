@@ -1,0 +1,464 @@
+/**
+ * A local Klaviyo API (revision 2026-07-15) for `npm start`, the tests and the benchmark: an HTTP server on
+ * loopback that checks the private key and the revision header, validates every request body against Klaviyo's
+ * OpenAPI document (rejecting what Klaviyo rejects, in its JSON:API error format), applies the per-endpoint
+ * burst/steady limits with 429 + `Retry-After`, de-duplicates events on `unique_id` per profile and metric, keeps
+ * what it received for inspection, and injects 429/5xx/timeouts on request. It never logs: bodies hold buyer data.
+ *
+ * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `KlaviyoFault`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { RateLimit } from '../../../functions/shared/connector/pacer';
+import { KLAVIYO_OPERATIONS, KLAVIYO_REVISION } from '../../../functions/shared/klaviyo/requests';
+import { loadSpec, specAvailable, validateRequest, type OpenApiSpec } from '../../../test/support/openapi';
+import { closeServer, readBody } from '../../aws/protocol';
+import { FixedWindowLimiter } from './limits';
+import { KlaviyoStore, type StoredEvent, type StoredProfile } from './store';
+
+export type { StoredEvent, StoredProfile } from './store';
+
+export const KLAVIYO_SPEC = 'klaviyo/stable.json';
+export const DEFAULT_KLAVIYO_SANDBOX_PORT = 4020;
+export const KLAVIYO_SANDBOX_KEY = 'pk_sandbox_marketbridge';
+
+/** Klaviyo's documented payload ceiling for bulk jobs and events. */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+const MAX_BULK_EVENTS = 1_000;
+const MAX_BULK_PROFILES = 10_000;
+
+export type RouteName =
+  | 'createEvent'
+  | 'bulkCreateEvents'
+  | 'upsertProfile'
+  | 'bulkImportProfiles'
+  | 'getBulkImportProfilesJob'
+  | 'bulkSubscribeProfiles';
+
+export type KlaviyoFault =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: RouteName }
+  /**
+   * Never answers (the client times out). With `afterEffect` the request is applied first: the write happened but
+   * its acknowledgement is lost, the case idempotency keys exist for.
+   */
+  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: RouteName };
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  route: RouteName | undefined;
+  status: number;
+  /** The parsed body (for inspection by tests; the sandbox itself never logs it). */
+  body: unknown;
+  at: number;
+}
+
+export interface KlaviyoSandboxOptions {
+  /** 0 picks a free port (the default); `npm start` uses DEFAULT_KLAVIYO_SANDBOX_PORT. */
+  port?: number;
+  apiKeys?: string[];
+  /** Per-route overrides of the published limits (e.g. lower ones for a benchmark). */
+  limits?: Partial<Record<RouteName, RateLimit>>;
+  now?: () => number;
+}
+
+export interface KlaviyoSandbox {
+  url: string;
+  store: KlaviyoStore;
+  requests: ReceivedRequest[];
+  /** Requests each route admitted vs its limit, for measuring how close a client runs to the limit. */
+  limitOf(route: RouteName): RateLimit | undefined;
+  inject(fault: KlaviyoFault): void;
+  /** Forgets data, requests, faults and rate-limit windows. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface Route {
+  name: RouteName;
+  method: string;
+  path: RegExp;
+  /** OpenAPI path template for validation. */
+  template: string;
+}
+
+const ROUTES: Route[] = [
+  { name: 'createEvent', method: 'POST', path: /^\/api\/events\/?$/, template: '/api/events' },
+  { name: 'bulkCreateEvents', method: 'POST', path: /^\/api\/event-bulk-create-jobs\/?$/, template: '/api/event-bulk-create-jobs' },
+  { name: 'upsertProfile', method: 'POST', path: /^\/api\/profile-import\/?$/, template: '/api/profile-import' },
+  { name: 'bulkImportProfiles', method: 'POST', path: /^\/api\/profile-bulk-import-jobs\/?$/, template: '/api/profile-bulk-import-jobs' },
+  {
+    name: 'getBulkImportProfilesJob',
+    method: 'GET',
+    path: /^\/api\/profile-bulk-import-jobs\/([^/]+)\/?$/,
+    template: '/api/profile-bulk-import-jobs/{job_id}',
+  },
+  {
+    name: 'bulkSubscribeProfiles',
+    method: 'POST',
+    path: /^\/api\/profile-subscription-bulk-create-jobs\/?$/,
+    template: '/api/profile-subscription-bulk-create-jobs',
+  },
+];
+
+const PUBLISHED: Record<RouteName, RateLimit> = {
+  createEvent: KLAVIYO_OPERATIONS.createEvent.limit,
+  bulkCreateEvents: KLAVIYO_OPERATIONS.bulkCreateEvents.limit,
+  upsertProfile: KLAVIYO_OPERATIONS.upsertProfile.limit,
+  bulkImportProfiles: KLAVIYO_OPERATIONS.bulkImportProfiles.limit,
+  getBulkImportProfilesJob: KLAVIYO_OPERATIONS.bulkImportProfiles.limit,
+  bulkSubscribeProfiles: { perSecond: 75, perMinute: 750 },
+};
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+class KlaviyoError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly title: string,
+    readonly detail: string,
+    readonly source?: { pointer?: string; parameter?: string },
+  ) {
+    super(detail);
+  }
+}
+
+const invalid = (detail: string, pointer = '/data/') => new KlaviyoError(400, 'invalid', 'Invalid input.', detail, { pointer });
+
+function errorReply(error: KlaviyoError, headers?: Record<string, string>): Reply {
+  const body = {
+    errors: [
+      {
+        id: randomUUID(),
+        status: error.status,
+        code: error.code,
+        title: error.title,
+        detail: error.detail,
+        ...(error.source ? { source: error.source } : {}),
+      },
+    ],
+  };
+  return { status: error.status, body, headers };
+}
+
+type Json = Record<string, unknown>;
+const obj = (value: unknown): Json => (value && typeof value === 'object' ? (value as Json) : {});
+
+/** Klaviyo rules the schema cannot express. */
+function checkEvent(event: Json, pointer: string): void {
+  const name = obj(obj(obj(event.metric).data).attributes).name;
+  if (typeof name === 'string' && name.length >= 128) {
+    throw invalid('Metric name must be less than 128 characters.', `${pointer}/metric/data/attributes/name`);
+  }
+  if (Object.keys(obj(event.properties)).length > 400) {
+    throw invalid('Events may have at most 400 properties.', `${pointer}/properties`);
+  }
+  if (typeof event.time === 'string') {
+    const at = Date.parse(event.time);
+    if (at < Date.UTC(1990, 0, 1) || at > Date.now() + 365 * 24 * 3600 * 1000) {
+      throw invalid('Event time must be after 1990 and at most one year in the future.', `${pointer}/time`);
+    }
+  }
+}
+
+export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): Promise<KlaviyoSandbox> {
+  const now = options.now ?? Date.now;
+  const apiKeys = new Set(options.apiKeys ?? [KLAVIYO_SANDBOX_KEY]);
+  const limits = { ...PUBLISHED, ...options.limits };
+  const limiter = new FixedWindowLimiter(limits, now);
+  const store = new KlaviyoStore(() => new Date(now()));
+  const requests: ReceivedRequest[] = [];
+  let faults: (KlaviyoFault & { remaining: number })[] = [];
+  // Without the vendor document (a fresh clone without ../shared) bodies are checked by Klaviyo's own rules only.
+  const spec: OpenApiSpec | undefined = specAvailable(KLAVIYO_SPEC) ? loadSpec(KLAVIYO_SPEC) : undefined;
+  const hanging = new Set<ServerResponse>();
+
+  function takeFault(route: RouteName): KlaviyoFault | undefined {
+    const fault = faults.find((f) => !f.route || f.route === route);
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
+    return fault;
+  }
+
+  function apply(route: RouteName, body: Json, params: string[]): Reply {
+    const data = obj(body.data);
+    const attributes = obj(data.attributes);
+    switch (route) {
+      case 'createEvent': {
+        const profile = obj(obj(obj(attributes.profile).data).attributes);
+        if (!store.hasIdentifier(profile)) {
+          throw invalid('A profile identifier is required.', '/data/attributes/profile/data/attributes');
+        }
+        checkEvent(attributes, '/data/attributes');
+        store.recordEvent(profile, attributes, 'single', false);
+        return { status: 202 };
+      }
+      case 'bulkCreateEvents': {
+        const entries = (obj(attributes['events-bulk-create']).data as Json[] | undefined) ?? [];
+        const total = entries.reduce((n, e) => n + ((obj(obj(obj(e).attributes).events).data as unknown[])?.length ?? 0), 0);
+        if (total > MAX_BULK_EVENTS) throw invalid(`At most ${MAX_BULK_EVENTS} events per request (got ${total}).`);
+        const seen = new Set<string>();
+        entries.forEach((entry, i) => {
+          const entryAttributes = obj(obj(entry).attributes);
+          const profile = obj(obj(obj(entryAttributes.profile).data).attributes);
+          const pointer = `/data/attributes/events-bulk-create/data/${i}/attributes`;
+          if (!store.hasIdentifier(profile)) throw invalid('A profile identifier is required.', `${pointer}/profile`);
+          ((obj(entryAttributes.events).data as Json[]) ?? []).forEach((event, j) => {
+            const eventAttributes = obj(obj(event).attributes);
+            checkEvent(eventAttributes, `${pointer}/events/data/${j}/attributes`);
+            const name = obj(obj(obj(eventAttributes.metric).data).attributes).name;
+            const key = JSON.stringify([profile.external_id ?? profile.email, name, eventAttributes.unique_id]);
+            // Klaviyo: a repeated unique_id for one profile and metric fails the request, nothing is processed.
+            if (eventAttributes.unique_id !== undefined && seen.has(key)) {
+              throw invalid('Duplicate unique_id for the same profile and metric in one request.', `${pointer}/events/data/${j}/attributes/unique_id`);
+            }
+            seen.add(key);
+          });
+        });
+        for (const entry of entries) {
+          const entryAttributes = obj(obj(entry).attributes);
+          const profile = obj(obj(obj(entryAttributes.profile).data).attributes);
+          const backfill = entryAttributes.backfill === true;
+          for (const event of (obj(entryAttributes.events).data as Json[]) ?? []) {
+            store.recordEvent(profile, obj(obj(event).attributes), 'bulk', backfill);
+          }
+        }
+        return { status: 202 };
+      }
+      case 'upsertProfile': {
+        if (!store.hasIdentifier(attributes)) throw invalid('A profile identifier is required.', '/data/attributes');
+        const { profile, created } = store.upsertProfile(attributes);
+        return { status: created ? 201 : 200, body: profileResponse(profile) };
+      }
+      case 'bulkImportProfiles': {
+        const profiles = (obj(attributes.profiles).data as Json[] | undefined) ?? [];
+        if (profiles.length > MAX_BULK_PROFILES) throw invalid(`At most ${MAX_BULK_PROFILES} profiles per request.`);
+        profiles.forEach((p, i) => {
+          if (!store.hasIdentifier(obj(obj(p).attributes))) {
+            throw invalid('A profile identifier is required.', `/data/attributes/profiles/data/${i}/attributes`);
+          }
+        });
+        for (const p of profiles) store.upsertProfile(obj(obj(p).attributes));
+        const job = store.createJob(profiles.length);
+        return { status: 202, body: jobResponse(job.id, job.total, job.created, 'queued') };
+      }
+      case 'getBulkImportProfilesJob': {
+        const job = store.jobs.get(params[0] ?? '');
+        if (!job) throw new KlaviyoError(404, 'not_found', 'Not found.', 'Job not found.', { parameter: 'job_id' });
+        // The sandbox imports synchronously, so a job is complete as soon as anyone looks.
+        return { status: 200, body: jobResponse(job.id, job.total, job.created, 'complete') };
+      }
+      case 'bulkSubscribeProfiles':
+        // Accepted as Klaviyo would; MarketBridge must never call it, and the tests check it never does.
+        return { status: 202 };
+    }
+  }
+
+  const base = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  function profileResponse(profile: StoredProfile) {
+    const self = `${base()}/api/profiles/${profile.id}/`;
+    return {
+      data: {
+        type: 'profile',
+        id: profile.id,
+        attributes: { ...profile.attributes, created: profile.created, updated: profile.updated },
+        links: { self },
+      },
+    };
+  }
+
+  function jobResponse(id: string, total: number, created: string, status: 'queued' | 'complete') {
+    return {
+      data: {
+        type: 'profile-bulk-import-job',
+        id,
+        attributes: {
+          status,
+          created_at: created,
+          total_count: total,
+          completed_count: status === 'complete' ? total : 0,
+          failed_count: 0,
+          completed_at: status === 'complete' ? created : null,
+          expires_at: null,
+          started_at: created,
+        },
+        links: { self: `${base()}/api/profile-bulk-import-jobs/${id}/` },
+      },
+    };
+  }
+
+  function authenticate(request: IncomingMessage): void {
+    const header = request.headers.authorization ?? '';
+    const match = /^Klaviyo-API-Key (\S+)$/.exec(header);
+    if (!match || !apiKeys.has(match[1] as string)) {
+      throw new KlaviyoError(401, 'not_authenticated', 'Authentication credentials were not provided.', 'Missing or invalid private key.', {
+        pointer: '/data/',
+      });
+    }
+    const revision = request.headers.revision;
+    if (typeof revision !== 'string' || revision === '') {
+      throw new KlaviyoError(400, 'invalid', 'Invalid input.', 'The revision header is required.', { parameter: 'revision' });
+    }
+    if (revision !== KLAVIYO_REVISION) {
+      throw new KlaviyoError(400, 'invalid', 'Invalid input.', `This sandbox serves revision ${KLAVIYO_REVISION}.`, {
+        parameter: 'revision',
+      });
+    }
+  }
+
+  async function handle(request: IncomingMessage, url: URL, raw: Buffer): Promise<Reply | 'hang'> {
+    const method = request.method ?? 'GET';
+    const route = ROUTES.find((r) => r.method === method && r.path.test(url.pathname));
+    if (!route) {
+      throw new KlaviyoError(404, 'not_found', 'Not found.', `${method} ${url.pathname} is not served by this sandbox.`);
+    }
+    authenticate(request);
+    const admitted = limiter.admit(route.name);
+    if (!admitted.ok) {
+      return errorReply(
+        new KlaviyoError(429, 'throttled', 'Request was throttled.', `Request was throttled. Expected available in ${admitted.retryAfterSeconds} second.`),
+        { 'retry-after': String(admitted.retryAfterSeconds) },
+      );
+    }
+    const fault = takeFault(route.name);
+    if (fault?.kind === 'status') {
+      const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(fault.retryAfterSeconds ?? 1) } : {};
+      const error =
+        fault.status === 429
+          ? new KlaviyoError(429, 'throttled', 'Request was throttled.', 'Request was throttled.')
+          : new KlaviyoError(fault.status, 'error', 'A server error occurred.', 'A server error occurred.');
+      return errorReply(error, headers);
+    }
+    if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
+
+    let body: Json = {};
+    if (method === 'POST') {
+      if (raw.length > MAX_BODY_BYTES) throw new KlaviyoError(413, 'payload_too_large', 'Payload too large.', 'The payload exceeds 5 MB.');
+      try {
+        body = obj(JSON.parse(raw.toString('utf8')));
+      } catch {
+        throw invalid('The request body is not valid JSON.', '/');
+      }
+      if (spec) {
+        const problems = validateRequest(spec, method, route.template, {
+          body,
+          headers: { revision: String(request.headers.revision) },
+        });
+        if (problems.length > 0) {
+          const pointer = /^body(\S*)/.exec(problems[0] as string)?.[1] || '/';
+          throw invalid(problems.slice(0, 5).join('; '), pointer);
+        }
+      }
+    }
+    const reply = apply(route.name, body, route.path.exec(url.pathname)?.slice(1) ?? []);
+    return fault?.kind === 'timeout' ? 'hang' : reply;
+  }
+
+  function send(response: ServerResponse, reply: Reply): void {
+    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    response.writeHead(reply.status, {
+      ...(payload ? { 'content-type': 'application/vnd.api+json' } : {}),
+      'content-length': Buffer.byteLength(payload),
+      ...reply.headers,
+    });
+    response.end(payload);
+  }
+
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const raw = (await readBody(request, MAX_BODY_BYTES + 1)) ?? Buffer.alloc(MAX_BODY_BYTES + 1);
+    if (url.pathname.startsWith('/__sandbox/')) {
+      send(response, control(request.method ?? 'GET', url.pathname, raw));
+      return;
+    }
+    let reply: Reply | 'hang';
+    try {
+      reply = await handle(request, url, raw);
+    } catch (error) {
+      reply = errorReply(
+        error instanceof KlaviyoError ? error : new KlaviyoError(500, 'error', 'A server error occurred.', 'Unexpected sandbox error.'),
+      );
+    }
+    const route = ROUTES.find((r) => r.method === request.method && r.path.test(url.pathname))?.name;
+    let parsed: unknown;
+    try {
+      parsed = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    requests.push({
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      route,
+      status: reply === 'hang' ? 0 : reply.status,
+      body: parsed,
+      at: now(),
+    });
+    if (reply === 'hang') {
+      hanging.add(response);
+      response.on('close', () => hanging.delete(response));
+      return;
+    }
+    send(response, reply);
+  });
+
+  function control(method: string, path: string, raw: Buffer): Reply {
+    if (method === 'GET' && path === '/__sandbox/state') {
+      return {
+        status: 200,
+        body: {
+          profiles: [...store.profiles.values()],
+          events: store.events,
+          duplicatesIgnored: store.duplicatesIgnored,
+          requests: requests.map(({ body: _body, ...rest }) => rest),
+          faults,
+        },
+      };
+    }
+    if (method === 'POST' && path === '/__sandbox/faults') {
+      try {
+        inject(JSON.parse(raw.toString('utf8')) as KlaviyoFault);
+        return { status: 204 };
+      } catch (error) {
+        return { status: 400, body: { message: (error as Error).message } };
+      }
+    }
+    return { status: 404, body: { message: 'unknown sandbox control' } };
+  }
+
+  function inject(fault: KlaviyoFault): void {
+    if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error('fault `times` must be a positive integer');
+    faults.push({ ...fault, remaining: fault.times });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+
+  return {
+    url: base(),
+    store,
+    requests,
+    limitOf: (route) => limiter.limitOf(route),
+    inject,
+    reset() {
+      store.clear();
+      requests.length = 0;
+      faults = [];
+      limiter.reset();
+    },
+    async close() {
+      for (const response of hanging) response.destroy();
+      await closeServer(server);
+    },
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * What the Klaviyo sandbox holds, with Klaviyo's semantics: profiles upserted by identifier (external_id, then
+ * email), events de-duplicated on `unique_id` per profile and metric (the first processed wins), bulk profile
+ * import jobs, and every subscription attempt kept separately so tests can prove there never is one.
+ */
+import { randomUUID } from 'node:crypto';
+
+export interface StoredProfile {
+  id: string;
+  attributes: Record<string, unknown>;
+  created: string;
+  updated: string;
+}
+
+export interface StoredEvent {
+  id: string;
+  profileId: string;
+  metric: string;
+  uniqueId: string | undefined;
+  time: string;
+  value: number | undefined;
+  valueCurrency: string | undefined;
+  backfill: boolean;
+  properties: Record<string, unknown>;
+  /** `single` for POST /api/events, `bulk` for event bulk create jobs. */
+  via: 'single' | 'bulk';
+}
+
+export interface StoredJob {
+  id: string;
+  total: number;
+  created: string;
+}
+
+type Attributes = Record<string, unknown>;
+
+const IDENTIFIERS = ['external_id', 'email', 'phone_number', 'anonymous_id', '_kx'] as const;
+
+/** Klaviyo second-precision ids look like `01GDDKASAP8TKDDA2GRZDSVP4H`; a uuid is as good for a sandbox. */
+const newId = () => randomUUID().replace(/-/g, '').slice(0, 26).toUpperCase();
+
+export class KlaviyoStore {
+  readonly profiles = new Map<string, StoredProfile>();
+  readonly events: StoredEvent[] = [];
+  readonly jobs = new Map<string, StoredJob>();
+  /** Events ignored because their unique_id was already recorded for the profile and metric. */
+  duplicatesIgnored = 0;
+  private readonly eventKeys = new Set<string>();
+
+  constructor(private readonly now: () => Date) {}
+
+  hasIdentifier(attributes: Attributes): boolean {
+    return IDENTIFIERS.some((key) => typeof attributes[key] === 'string' && attributes[key] !== '');
+  }
+
+  private find(attributes: Attributes): StoredProfile | undefined {
+    for (const key of IDENTIFIERS) {
+      const value = attributes[key];
+      if (typeof value !== 'string' || value === '') continue;
+      const match = [...this.profiles.values()].find((p) => p.attributes[key] === value);
+      if (match) return match;
+    }
+    return undefined;
+  }
+
+  /** Create-or-update: a null clears a field, an omitted one is left as it was; properties merge. */
+  upsertProfile(attributes: Attributes): { profile: StoredProfile; created: boolean } {
+    const at = this.now().toISOString();
+    const existing = this.find(attributes);
+    if (!existing) {
+      const profile: StoredProfile = { id: newId(), attributes: { ...attributes }, created: at, updated: at };
+      this.profiles.set(profile.id, profile);
+      return { profile, created: true };
+    }
+    const { properties, ...rest } = attributes;
+    Object.assign(existing.attributes, rest);
+    if (properties && typeof properties === 'object') {
+      existing.attributes.properties = { ...(existing.attributes.properties as Attributes), ...(properties as Attributes) };
+    }
+    existing.updated = at;
+    return { profile: existing, created: false };
+  }
+
+  /** Records an event unless its unique_id was seen for this profile and metric; returns whether it was kept. */
+  recordEvent(profileAttributes: Attributes, event: Attributes, via: StoredEvent['via'], backfillDefault: boolean) {
+    const { profile } = this.upsertProfile(profileAttributes);
+    const metric = String(((event.metric as Attributes).data as { attributes: { name: string } }).attributes.name);
+    const uniqueId = typeof event.unique_id === 'string' ? event.unique_id : undefined;
+    // Without a unique_id Klaviyo dedups on the time to the second.
+    const time = typeof event.time === 'string' ? event.time : this.now().toISOString();
+    const key = JSON.stringify([profile.id, metric, uniqueId ?? time.slice(0, 19)]);
+    if (this.eventKeys.has(key)) {
+      this.duplicatesIgnored += 1;
+      return false;
+    }
+    this.eventKeys.add(key);
+    this.events.push({
+      id: newId(),
+      profileId: profile.id,
+      metric,
+      uniqueId,
+      time,
+      value: typeof event.value === 'number' ? event.value : undefined,
+      valueCurrency: typeof event.value_currency === 'string' ? event.value_currency : undefined,
+      backfill: typeof event.backfill === 'boolean' ? event.backfill : backfillDefault,
+      properties: (event.properties as Attributes) ?? {},
+      via,
+    });
+    return true;
+  }
+
+  createJob(total: number): StoredJob {
+    const job = { id: newId(), total, created: this.now().toISOString() };
+    this.jobs.set(job.id, job);
+    return job;
+  }
+
+  clear(): void {
+    this.profiles.clear();
+    this.events.length = 0;
+    this.jobs.clear();
+    this.eventKeys.clear();
+    this.duplicatesIgnored = 0;
+  }
+}
