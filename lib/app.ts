@@ -3,7 +3,7 @@
  * or MARKETBRIDGE_CONFIG_FILE; without either, the built-in sandbox configuration is used.
  */
 import { App } from 'aws-cdk-lib';
-import { loadConfigFile, sandboxConfig } from '../functions/shared/config';
+import { type Config, ConfigError, loadConfigFile, sandboxConfig } from '../functions/shared/config';
 import { addMarketBridge } from './marketbridge-app';
 
 const app = new App();
@@ -14,5 +14,14 @@ process.stderr.write(
     ? `MarketBridge: configuration from ${file}\n`
     : 'MarketBridge: built-in sandbox configuration (pass -c config=FILE or MARKETBRIDGE_CONFIG_FILE to deploy yours)\n',
 );
-addMarketBridge(app, file ? loadConfigFile(file) : sandboxConfig);
+let config: Config;
+try {
+  config = file ? loadConfigFile(file) : sandboxConfig;
+} catch (error) {
+  // The message names every bad field and value; a stack trace would only bury it.
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+addMarketBridge(app, config);
 app.synth();
