@@ -4,9 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { minIntervalMs } from './mirakl/callFrequency';
 
-/** Mirakl's published maximum OR11 frequency per persona (seller OpenAPI, OR11 "Call Frequency"). */
-export const OR11_MIN_INTERVAL_MINUTES = { default: 1, 'external-partner': 15 } as const;
+/** Mirakl's published maximum OR11 frequency per persona, in whole minutes (the schedule's unit). */
+export const OR11_MIN_INTERVAL_MINUTES = {
+  default: Math.ceil((minIntervalMs('OR11', 'default') ?? 0) / 60_000),
+  'external-partner': Math.ceil((minIntervalMs('OR11', 'external-partner') ?? 0) / 60_000),
+} as const;
 
 const slug = z
   .string()
@@ -107,7 +111,7 @@ export type ConnectorConfig = z.infer<typeof ConnectorSchema>;
 
 const metricName = z.string().min(1).max(127);
 /** Klaviyo's options on top of the common connector settings. */
-const KlaviyoConnectorSchema = ConnectorSchema.extend({
+export const KlaviyoConnectorSchema = ConnectorSchema.extend({
   /** Flows, segments and CLV key off the exact metric name: choose once, never rename. */
   metrics: z
     .object({

@@ -121,6 +121,8 @@ export async function runIngest(
         ? new Date(Date.parse(cursor) - marketplace.poll.overlapMinutes * MINUTE)
         : new Date(runStartedAt.getTime() - marketplace.poll.initialLookbackHours * HOUR);
   report.window = { from: from.toISOString() };
+  // No end_update_date on purpose: pages are sorted by creation date, so an order updated while we page stays in
+  // the result set at its place; an upper bound would drop it and shift every later order past our offsets.
   for await (const page of source.pages({ startUpdateDate: from })) {
     await processPage(deps, marketplace, component, page, report);
   }

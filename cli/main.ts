@@ -1,0 +1,36 @@
+/** `marketbridge <command>`: dispatches to the command modules and turns their errors into clear exits. */
+import { ConfigError } from '../functions/shared/config';
+import { type Output, processOutput, UsageError } from './io';
+import { plan } from './plan';
+
+const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = { plan };
+
+const USAGE = `usage: marketbridge <command> [options]
+commands:
+  plan     dry run: OR11 responses in, normalised events, downstream requests and exceptions out (JSON lines)`;
+
+export async function main(argv: string[], out: Output = processOutput): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    out.error(USAGE);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) {
+    out.error(`marketbridge: unknown command "${command}"\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await run(args, out);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      out.error(`marketbridge ${command}: ${error.message}`);
+      return 2;
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      out.error(`marketbridge ${command}: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+}

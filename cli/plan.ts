@@ -1,0 +1,74 @@
+/**
+ * `marketbridge plan`: the dry run. Reads recorded OR11 responses, runs the real normaliser (and, as connectors
+ * land, their real mappers) and prints JSON lines: events, the requests they would cause, and exceptions.
+ * No network, no AWS: state between successive polls lives in memory.
+ */
+import { parseArgs } from 'node:util';
+import { resolveConfig, marketplaceById } from '../functions/shared/config';
+import type { BusinessEvent } from '../functions/shared/events';
+import type { ExceptionInput } from '../functions/shared/exceptions';
+import { runIngest } from '../functions/shared/ingest/ingestRun';
+import { MemoryState, openGate, RecordedOrders } from '../functions/shared/ingest/memory';
+import { OrdersPageSchema } from '../functions/shared/mirakl/orders';
+import { type Output, readInput, UsageError } from './io';
+
+export const PLAN_USAGE = 'usage: marketbridge plan [--config FILE] --marketplace ID [FILE]   (FILE or stdin: one OR11 response or a JSON array of them)';
+
+/** Splits the input into successive OR11 responses, naming the one that is not. */
+export function parsePlanInput(text: string): unknown[][] {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`input is not valid JSON: ${(error as Error).message}`);
+  }
+  const responses = Array.isArray(json) ? json : [json];
+  return responses.map((response, i) => {
+    const page = OrdersPageSchema.safeParse(response);
+    if (!page.success) {
+      const where = Array.isArray(json) ? `input[${i}]` : 'input';
+      throw new UsageError(`${where} is not an OR11 response: expected an object with an "orders" array`);
+    }
+    return page.data.orders;
+  });
+}
+
+function eventLine(event: BusinessEvent) {
+  return { kind: 'event', id: event.id, source: event.source, detailType: event.detailType, detail: event.detail };
+}
+
+function exceptionLine(exception: ExceptionInput) {
+  return { kind: 'exception', type: exception.type, marketplace: exception.marketplace, ref: exception.ref, message: exception.reason };
+}
+
+export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableStream): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, marketplace: { type: 'string' } },
+    allowPositionals: true,
+  });
+  if (!values.marketplace) throw new UsageError(`--marketplace is required\n${PLAN_USAGE}`);
+  if (positionals.length > 1) throw new UsageError(`at most one input file\n${PLAN_USAGE}`);
+  const config = resolveConfig(values.config ? { file: values.config } : { env: {} });
+  const marketplace = marketplaceById(config, values.marketplace);
+  const polls = parsePlanInput(await readInput(positionals[0], stdin));
+
+  const state = new MemoryState();
+  let source = new RecordedOrders([]);
+  const deps = {
+    snapshots: state,
+    cursors: state,
+    pending: state,
+    gate: openGate,
+    orders: async () => source,
+    publisher: { publish: async (events: readonly BusinessEvent[]) => events.forEach((e) => out.line(eventLine(e))) },
+    exceptions: { record: async (e: ExceptionInput) => out.line(exceptionLine(e)) },
+    log: { info: () => undefined, warn: (message: string) => out.error(`notice: ${message}`) },
+    now: () => new Date(),
+  };
+  for (const orders of polls) {
+    source = new RecordedOrders(orders);
+    await runIngest(deps, marketplace, 'poll');
+  }
+  return 0;
+}
