@@ -66,6 +66,20 @@ describeWithSpec(SPEC, 'Mirakl sandbox against the Mirakl seller OpenAPI', (spec
     }
   });
 
+  it('would notice an order missing a deprecated but required field', async () => {
+    const [order] = (await get('debenhams', { max: '1' })).body.orders;
+    const broken = structuredClone(order) as { order_lines: Record<string, unknown>[]; paymentType?: string };
+    delete broken.paymentType;
+    delete broken.order_lines[0]!.commission_vat;
+    const errors = validateResponse(spec, 'GET', '/api/orders', 200, { orders: [broken], total_count: 1 });
+    expect(errors).toEqual(
+      expect.arrayContaining([
+        "response/orders/0 must have required property 'paymentType'",
+        "response/orders/0/order_lines/0 must have required property 'commission_vat'",
+      ]),
+    );
+  });
+
   it('still validates after 50 ticks of marketplace life', async () => {
     for (let i = 0; i < 50; i += 1) {
       now += 5 * 60_000;

@@ -53,10 +53,15 @@ export function loadSpec(rel: string): OpenApiSpec {
   if (!existsSync(file)) throw new Error(`${file} not present`);
   const text = readFileSync(file, 'utf8');
   const raw = (/\.ya?ml$/i.test(file) ? parseYaml(text, { maxAliasCount: -1 }) : JSON.parse(text)) as Json;
-  const major = typeof raw.swagger === 'string' && raw.swagger.startsWith('2') ? 2 : 3;
-  const spec: OpenApiSpec = { rel, major, doc: normalise(raw) as Json };
+  const spec = openApiSpec(rel, raw);
   specs.set(rel, spec);
   return spec;
+}
+
+/** Wraps an already-parsed document (e.g. a fragment written inline in a test) for the validators. */
+export function openApiSpec(rel: string, raw: Record<string, unknown>): OpenApiSpec {
+  const major = typeof raw.swagger === 'string' && raw.swagger.startsWith('2') ? 2 : 3;
+  return { rel, major, doc: normalise(raw) as Json };
 }
 
 /**

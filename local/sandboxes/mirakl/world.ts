@@ -479,7 +479,7 @@ export class MiraklWorld {
             market,
             {
               state: scenario.staging ? 'STAGING' : 'WAITING_ACCEPTANCE',
-              lines: lineSkus.map((sku) => ({ offerSku: sku })),
+              lines: lineSkus.map((sku) => ({ offerSku: sku, quantity: scenario.quantity })),
               ...(scenario.noChannel ? { channelCode: null } : {}),
             },
             market.profile.relayDomains[index % market.profile.relayDomains.length],
@@ -958,6 +958,8 @@ interface HistoryStep {
 interface HistoryScenario {
   ageHours: number;
   lines?: number;
+  /** Quantity of every line; partial cancellations need more than one. */
+  quantity?: number;
   staging?: boolean;
   unmapped?: boolean;
   noChannel?: boolean;
@@ -986,7 +988,7 @@ const HISTORY: HistoryScenario[] = [
   { ageHours: 30, lines: 2, steps: [{ after: 1, do: 'accept' }, { after: 0.2, do: 'requestDebit' }] },
   { ageHours: 10, steps: paid() },
   { ageHours: 12, lines: 2, steps: paid(1) },
-  { ageHours: 14, lines: 2, steps: [...paid(), { after: 2, do: 'cancelLastLineOne' }] },
+  { ageHours: 14, lines: 2, quantity: 2, steps: [...paid(), { after: 2, do: 'cancelLastLineOne' }] },
   { ageHours: 16, unmapped: true, steps: paid(2) },
   { ageHours: 11, lines: 2, steps: [{ after: 0.5, do: 'acceptFirstOnly' }, { after: 0.2, do: 'requestDebit' }, { after: 0.3, do: 'debit' }] },
   { ageHours: 18, steps: shipped() },
