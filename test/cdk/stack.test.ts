@@ -8,6 +8,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../../functions/shared/aws/tables';
 import { type Config, type ConfigInput, ConfigError, parseConfig, sandboxConfig, sandboxConfigInput } from '../../functions/shared/config';
+import type { MarketBridgeFunction } from '../../lib/constructs/function';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
 
@@ -144,6 +145,13 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       AuthType: 'NONE',
       TargetFunctionArn: { 'Fn::GetAtt': [logicalId(stack.webhook.function), 'Arn'] },
     });
+    // Public invoke permissions exist for the webhook's URL and nothing else.
+    const publicPermissions = Object.values(template.findResources('AWS::Lambda::Permission', { Properties: { Principal: '*' } }));
+    expect(publicPermissions.length).toBeGreaterThan(0);
+    for (const permission of publicPermissions as Resource[]) {
+      expect(permission.Properties.FunctionName).toEqual({ 'Fn::GetAtt': [logicalId(stack.webhook.function), 'Arn'] });
+      expect(permission.Properties.FunctionUrlAuthType ?? permission.Properties.InvokedViaFunctionUrl).toBeTruthy();
+    }
     const webhook = resources[logicalId(stack.webhook.function)]!.Properties;
     expect(webhook.ReservedConcurrentExecutions).toBeGreaterThan(0);
   });
@@ -197,9 +205,9 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       { Action: 'events:PutEvents', Resource: arnOf(stack.bus) },
       ...keySecrets.map((Resource) => ({ Action: 'secretsmanager:GetSecretValue', Resource })),
     ];
-    const logs = (fn: IConstruct) => ({
+    const logs = (fn: MarketBridgeFunction) => ({
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-      Resource: { 'Fn::GetAtt': [logicalId(fn.node.scope!.node.findChild(`${fn.node.id}Logs`)), 'Arn'] },
+      Resource: arnOf(fn.logGroup),
     });
     const allow = (statements: object[]) => statements.map((s) => ({ Effect: 'Allow', ...s }));
 
