@@ -103,6 +103,24 @@ describeWithSpec(SPEC, 'Mirakl sandbox against the Mirakl seller OpenAPI', (spec
     expect(validateResponse(spec, 'GET', '/api/orders', 200, page.body)).toEqual([]);
   });
 
+  it('accepts a valid value for every OR11 parameter the document declares', async () => {
+    const operation = (spec.doc.paths as Record<string, Record<string, { parameters: unknown[] }>>)['/api/orders']!.get!;
+    const parameters = operation.parameters as { name: string; schema: { type: string; format?: string; enum?: string[] } }[];
+    expect(parameters.length).toBeGreaterThan(10);
+    for (const { name, schema } of parameters) {
+      const value =
+        name === 'shop_id'
+          ? '2043'
+          : schema.enum?.[0] ??
+            (schema.type === 'boolean' ? 'false' : schema.format === 'date-time' ? '2026-11-19T00:00:00Z' : 'X');
+      const query = { [name]: value };
+      expect(validateRequest(spec, 'GET', '/api/orders', { query }), name).toEqual([]);
+      const page = await get('decathlon', query);
+      expect(page.status, `${name}=${value}: ${JSON.stringify(page.body)}`).toBe(200);
+      expect(validateResponse(spec, 'GET', '/api/orders', 200, page.body)).toEqual([]);
+    }
+  });
+
   it('rejects what Mirakl rejects', async () => {
     expect((await get('debenhams', {}, null)).status).toBe(401);
     expect((await get('debenhams', {}, `Bearer ${KEY('debenhams')}`)).status).toBe(401);

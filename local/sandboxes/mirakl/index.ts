@@ -94,7 +94,7 @@ const ROUTES: Route[] = [
       const query = parseOr11Query(params);
       // Mirakl refuses overdue orders on its own schedule; a read must already see that.
       world.expireAcceptances();
-      const page = listOrders(world.orders(marketplace), query);
+      const page = listOrders(world.view(marketplace), query);
       const link = pageLinks(url, query.offset, query.max, page.total_count);
       return { status: 200, body: page, ...(link ? { headers: { Link: link } } : {}) };
     },

@@ -2,6 +2,8 @@
  * OR11 `GET /api/orders`: parameter checking, filtering and offset paging as Mirakl documents them. The parameter
  * rules restate the seller OpenAPI's OR11 parameters plus the paging ones from Mirakl's General Notes; the
  * contract tests check the sandbox against the vendor document, so this module stays spec-file independent.
+ * `order_tax_mode` and `locale` are checked but do not change the answer: the sandbox platform prices orders
+ * TAX_INCLUDED (each order says so in `order_tax_mode`) and has one language.
  */
 import { KNOWN_ORDER_STATES } from '../../../functions/shared/mirakl/orders';
 import type { MiraklOrder } from './types';
@@ -115,7 +117,7 @@ export function parseOr11Query(params: URLSearchParams): Or11Query {
   };
 }
 
-function matches(order: MiraklOrder, q: Or11Query): boolean {
+function matches(order: Readonly<MiraklOrder>, q: Or11Query): boolean {
   const created = Date.parse(order.created_date);
   const updated = Date.parse(order.last_updated_date);
   if (q.orderIds && !q.orderIds.has(order.order_id)) return false;
@@ -137,12 +139,12 @@ function matches(order: MiraklOrder, q: Or11Query): boolean {
 }
 
 export interface Or11Page {
-  orders: MiraklOrder[];
+  orders: Readonly<MiraklOrder>[];
   total_count: number;
 }
 
 /** Filters, sorts by creation date then order id, and cuts the requested page. */
-export function listOrders(all: MiraklOrder[], q: Or11Query): Or11Page {
+export function listOrders(all: readonly Readonly<MiraklOrder>[], q: Or11Query): Or11Page {
   const selected = all.filter((o) => matches(o, q)).sort(byCreatedThenId);
   if (q.descending) selected.reverse();
   return { orders: selected.slice(q.offset, q.offset + q.max), total_count: selected.length };

@@ -167,6 +167,11 @@ export class MiraklWorld {
       .map((order) => structuredClone(order));
   }
 
+  /** The live orders without copying, for serving OR11 pages of a large world; never mutate them. */
+  view(mp: string): readonly Readonly<MiraklOrder>[] {
+    return [...this.market(mp).records.values()].map((record) => record.order);
+  }
+
   acceptanceDeadline(mp: string, orderId: string): Date {
     return new Date(this.record(mp, orderId).acceptanceDeadline);
   }
@@ -922,7 +927,7 @@ function remainingQuantity(line: MiraklOrderLine): number {
   return line.quantity - line.cancelations.reduce((n, c) => n + c.quantity, 0);
 }
 
-export function byCreatedThenId(a: MiraklOrder, b: MiraklOrder): number {
+export function byCreatedThenId(a: Readonly<MiraklOrder>, b: Readonly<MiraklOrder>): number {
   if (a.created_date !== b.created_date) return a.created_date < b.created_date ? -1 : 1;
   return a.order_id < b.order_id ? -1 : a.order_id > b.order_id ? 1 : 0;
 }
