@@ -110,6 +110,13 @@ const ConnectorSchema = z
 export type ConnectorConfig = z.infer<typeof ConnectorSchema>;
 
 const metricName = z.string().min(1).max(127);
+const dataFieldName = z.string().regex(/^[A-Za-z0-9_-]{1,20}$/, 'must be a data field name (≤ 20 of letters, digits, - and _)');
+
+/** `auto`: bulk calls for backlogs (batches of at least `bulkMinRecords`) and history loads; single calls otherwise. */
+const bulkOptions = {
+  bulk: z.enum(['auto', 'always', 'never']).default('auto'),
+  bulkMinRecords: z.number().int().min(2).max(10_000).default(10),
+};
 /** Klaviyo's options on top of the common connector settings. */
 export const KlaviyoConnectorSchema = ConnectorSchema.extend({
   /** Flows, segments and CLV key off the exact metric name: choose once, never rename. */
@@ -130,11 +137,81 @@ export const KlaviyoConnectorSchema = ConnectorSchema.extend({
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, 'must be a property name (letters, digits, underscores)')
     .default('mirakl_relay_email'),
-  /** `auto`: bulk jobs for backlogs (batches of at least `bulkMinRecords`) and history loads; single calls otherwise. */
-  bulk: z.enum(['auto', 'always', 'never']).default('auto'),
-  bulkMinRecords: z.number().int().min(2).max(10_000).default(10),
+  ...bulkOptions,
 }).strict();
 export type KlaviyoConnectorConfig = z.infer<typeof KlaviyoConnectorSchema>;
+
+/** Dotdigital's options. `listId` names the private, non-marketing list every buyer goes into (never a marketing one). */
+export const DotdigitalConnectorSchema = ConnectorSchema.extend({
+  listId: z.number().int().positive().optional(),
+  /** Custom contact identifier (created at start-up) carrying `mirakl:{marketplace}:{customer_id}`. */
+  customIdentifier: z
+    .string()
+    .regex(/^[-A-Za-z0-9_]{1,50}$/, 'must be a Dotdigital identifier name (letters, digits, - and _)')
+    .default('mirakl_id'),
+  /** Contact-scoped insight data collection of type `orders`; its first records fix its schema. */
+  collectionName: z
+    .string()
+    .regex(/^[-A-Za-z_][-A-Za-z0-9_]{1,255}$/, 'must be a Dotdigital collection name')
+    .default('Orders'),
+  /** Contact data fields (created at start-up when missing): ≤ 20 characters of [A-Za-z0-9_-]. */
+  dataFields: z
+    .object({
+      identity: dataFieldName.default('MIRAKL_ID'),
+      marketplace: dataFieldName.default('MARKETPLACE'),
+      firstName: dataFieldName.default('FIRSTNAME'),
+      lastName: dataFieldName.default('LASTNAME'),
+      marketingAllowed: dataFieldName.default('MARKETING_ALLOWED'),
+    })
+    .strict()
+    .prefault({}),
+  /** Programmes a fact enrols the contact in (the only marketing trigger); none by default. */
+  programmes: z
+    .object({ confirmed: z.number().int().positive().optional(), shipped: z.number().int().positive().optional() })
+    .strict()
+    .default({}),
+  ...bulkOptions,
+})
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.enabled && c.listId === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['listId'], message: 'is required: the private, non-marketing list for buyers' });
+    }
+  });
+export type DotdigitalConnectorConfig = z.infer<typeof DotdigitalConnectorSchema>;
+
+const deKey = z.string().regex(/^[A-Za-z0-9_-]{1,200}$/, 'must be a data extension external key');
+/** An API-event entry source; `transactional` journeys may run for marketplaces that forbid marketing. */
+const journey = z
+  .object({
+    eventDefinitionKey: z.string().regex(/^[^.]{1,200}$/, 'must not contain a period (SFMC rejects it)'),
+    transactional: z.boolean().default(false),
+  })
+  .strict();
+
+/** Salesforce Marketing Cloud's options: `baseUrl` overrides the auth host derived from `subdomain`. */
+export const SfmcConnectorSchema = ConnectorSchema.extend({
+  subdomain: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be the tenant subdomain (lowercase letters, digits, -)').optional(),
+  /** MID of the target business unit; the installed package's own unit when absent. */
+  accountId: z.number().int().positive().optional(),
+  dataExtensions: z
+    .object({
+      customers: deKey.default('MarketBridge_Customers'),
+      orders: deKey.default('MarketBridge_Orders'),
+      orderLines: deKey.default('MarketBridge_OrderLines'),
+    })
+    .strict()
+    .prefault({}),
+  journeys: z.object({ confirmed: journey.optional(), shipped: journey.optional() }).strict().default({}),
+  ...bulkOptions,
+})
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.enabled && !c.subdomain && !c.baseUrl) {
+      ctx.addIssue({ code: 'custom', path: ['subdomain'], message: 'is required (or baseUrl, the auth base URI)' });
+    }
+  });
+export type SfmcConnectorConfig = z.infer<typeof SfmcConnectorSchema>;
 
 export const ConfigSchema = z
   .object({
@@ -142,8 +219,8 @@ export const ConfigSchema = z
     connectors: z
       .object({
         klaviyo: KlaviyoConnectorSchema.optional(),
-        dotdigital: ConnectorSchema.optional(),
-        sfmc: ConnectorSchema.optional(),
+        dotdigital: DotdigitalConnectorSchema.optional(),
+        sfmc: SfmcConnectorSchema.optional(),
         'sfcc-orders': ConnectorSchema.optional(),
         'mirakl-stock': ConnectorSchema.optional(),
         'mirakl-tracking': ConnectorSchema.optional(),
@@ -156,6 +233,11 @@ export const ConfigSchema = z
         secretName: secretName,
         maxBodyBytes: z.number().int().min(1024).max(1_048_576).default(262_144),
         replayWindowSeconds: z.number().int().min(30).max(3600).default(300),
+        /**
+         * Caps what unauthenticated callers can make the account run. Off by default: new AWS accounts often have a
+         * concurrency quota of 10, and any reservation there makes the deployment fail.
+         */
+        reservedConcurrency: z.number().int().min(1).max(1000).optional(),
       })
       .strict(),
   })

@@ -12,9 +12,6 @@ import { TABLES } from '../../functions/shared/aws/tables';
 import type { Config } from '../../functions/shared/config';
 import { MarketBridgeFunction } from './function';
 
-/** Caps what an unauthenticated caller can make the account run (and pay for); senders retry throttled calls. */
-const WEBHOOK_RESERVED_CONCURRENCY = 10;
-
 export interface WebhookEndpointProps {
   readonly config: Config;
   readonly stateTable: ITable;
@@ -34,7 +31,10 @@ export class WebhookEndpoint extends Construct {
       config: props.config,
       timeout: Duration.seconds(30),
       memorySize: 256,
-      reservedConcurrentExecutions: WEBHOOK_RESERVED_CONCURRENCY,
+      // Optional cap on what unauthenticated callers can make the account run; senders retry throttled calls.
+      ...(props.config.webhook.reservedConcurrency === undefined
+        ? {}
+        : { reservedConcurrentExecutions: props.config.webhook.reservedConcurrency }),
     });
     // The webhook only queues the notified order ids for the poller, which re-reads them through OR11 within
     // the call-frequency contract: no bus, no exception inbox, no Mirakl keys on the internet-facing function.
