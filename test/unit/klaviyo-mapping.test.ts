@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { marketplaceById } from '../../functions/shared/config';
-import type { BusinessEvent } from '../../functions/shared/events';
+import type { BusinessEvent, Order } from '../../functions/shared/events';
 import { klaviyoWorkFor, profileFor, toBcp47 } from '../../functions/shared/klaviyo/mapping';
 import {
   BULK_LIMITS,
@@ -109,7 +109,7 @@ describe('Klaviyo mapping: events', () => {
 
 describe('Klaviyo mapping: profiles and consent', () => {
   it('keys the profile by external_id, keeps the relay e-mail in a named property under `transactional`', () => {
-    const profile = profileFor((byType('Order Confirmed').detail as { order: never }).order, debenhams, settings);
+    const profile = profileFor((byType('Order Confirmed').detail as { order: Order }).order, debenhams, settings);
     expect(profile).toEqual({
       external_id: 'mirakl:debenhams:C-1001',
       first_name: 'Jane',
@@ -146,10 +146,9 @@ describe('Klaviyo mapping: profiles and consent', () => {
       fc.property(buyerData, (b) => {
         const cfg = klaviyoConfig({ relayEmailProperty: b.relayProperty });
         const events = orderLifeEvents(b.marketplace, 'PB-A', { customerId: b.customerId }).map((e) => {
-          const order = (e.detail as { order: { buyer: Record<string, unknown> } }).order;
-          const buyer = { ...order.buyer, firstName: b.firstName, locale: b.locale };
+          const order = (e.detail as { order: Order }).order;
           // The normaliser only passes the relay under `transactional`; feed it regardless to prove the guard.
-          buyer.relayEmail = b.relay;
+          const buyer = { ...order.buyer, firstName: b.firstName, locale: b.locale, relayEmail: b.relay };
           return { ...e, detail: { ...e.detail, order: { ...order, buyer } } } as BusinessEvent;
         });
         const requests = events.flatMap((e) => klaviyoRequestsFor(e, cfg, { backfill: b.backfill }));
