@@ -87,8 +87,10 @@ export class MiraklFaults {
 
   /** Milliseconds to hold the response before answering; consumes one matching delay rule. */
   takeDelay(operation: MiraklOperation, offset: number | undefined): number {
-    const rule = this.take('delay', operation, offset);
-    return rule?.ms ?? 0;
+    const rule = this.rules.find((r) => r.kind === 'delay' && applies(r, operation, offset));
+    if (!rule) return 0;
+    this.consume(rule);
+    return rule.ms ?? 0;
   }
 
   /** The failure to answer with, if any; consumes one matching reset or status rule (first added wins). */
@@ -103,12 +105,6 @@ export class MiraklFaults {
   private add(rule: Rule): void {
     if (!Number.isInteger(rule.remaining) || rule.remaining < 1) throw new Error('fault `times` must be a positive integer');
     this.rules.push(rule);
-  }
-
-  private take(kind: Rule['kind'], operation: MiraklOperation, offset: number | undefined): Rule | undefined {
-    const rule = this.rules.find((r) => r.kind === kind && applies(r, operation, offset));
-    if (rule) this.consume(rule);
-    return rule;
   }
 
   private consume(rule: Rule): void {

@@ -18,7 +18,15 @@ import { MiraklWorld, MiraklWorldError, type MarketplaceInput } from './world';
 export { MiraklFaults } from './faults';
 export type { MiraklOperation, FaultStatus } from './faults';
 export { MiraklWorld, MiraklWorldError } from './world';
-export type { AcceptanceDecision, CreateOrderInput, MiraklWorldOptions, RefundInput, TrackingInput } from './world';
+export type {
+  AcceptanceDecision,
+  CreateOrderInput,
+  MarketplaceInput,
+  MiraklWorldErrorCode,
+  MiraklWorldOptions,
+  RefundInput,
+  TrackingInput,
+} from './world';
 export type { MiraklOrder, MiraklOrderLine, MiraklRefund, MiraklCancelation, MiraklCarrier } from './types';
 export { UPDATE_DATE_DELTA_MS } from './or11';
 
