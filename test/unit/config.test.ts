@@ -86,3 +86,13 @@ describe('configuration', () => {
     expect(isRelayEmail(decathlon, 'jane@gmail.com')).toBe(false);
   });
 });
+
+describe('the documented example configuration', () => {
+  it('parses, so the README never points at a broken file', () => {
+    const config = loadConfigFile(join(__dirname, '../../docs/marketbridge.config.example.json'));
+    expect(config.marketplaces.map((m) => [m.id, m.relayEmail.policy, m.marketing])).toEqual([
+      ['debenhams', 'transactional', 'allowed'],
+      ['decathlon', 'never', 'forbidden'],
+    ]);
+  });
+});
