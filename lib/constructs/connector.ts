@@ -1,0 +1,104 @@
+/**
+ * One connector, deployed: its queue fed by a rule on the bus (the shared route table's pattern), a DLQ, and the
+ * connector Lambda behind an SQS event source whose maximum concurrency is the per-destination throttle.
+ *
+ * - The queue's visibility timeout is 6× the function timeout (AWS's guidance for SQS event sources), so a batch
+ *   still being retried in-process is never handed to a second invocation.
+ * - A message is dead-lettered after DEFAULT_MAX_RECEIVE_COUNT receives (≥ 5: throttles must not dead-letter
+ *   early); the DLQ keeps it 14 days, longer than the queue, because SQS counts retention from the first enqueue.
+ * - The function may read and write idempotency records, update exceptions and read its own secret; nothing else.
+ */
+import { Duration, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { TABLES } from '../../functions/shared/aws/tables';
+import type { Config, ConnectorName } from '../../functions/shared/config';
+import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_ENV } from '../../functions/shared/connector/runtime';
+import { eventPatternFor } from '../../functions/shared/routes';
+import { MarketBridgeFunction } from './function';
+import type { TableKey } from './tables';
+
+/** SQS event sources need the queue's visibility timeout at least this many times the function timeout. */
+export const VISIBILITY_TIMEOUT_FACTOR = 6;
+const QUEUE_RETENTION = Duration.days(4);
+const DLQ_RETENTION = Duration.days(14);
+
+export interface ConnectorProps {
+  readonly config: Config;
+  readonly connector: ConnectorName;
+  readonly bus: IEventBus;
+  readonly tables: Readonly<Pick<Record<TableKey, ITable>, 'idempotency' | 'exceptions'>>;
+  readonly description: string;
+  /** Covers the HTTP layer's in-process retries of one batch. */
+  readonly timeout?: Duration;
+  readonly batchSize?: number;
+}
+
+export class MarketBridgeConnector extends Construct {
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: MarketBridgeFunction;
+  readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: ConnectorProps) {
+    super(scope, id);
+    const name = props.connector;
+    const settings = props.config.connectors[name];
+    if (!settings?.secretName) throw new Error(`connectors.${name}.secretName is required to deploy the ${name} connector`);
+    const timeout = props.timeout ?? Duration.seconds(60);
+
+    this.deadLetterQueue = new Queue(this, 'Dlq', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: DLQ_RETENTION,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This is the dead-letter queue of the connector queue (and of its rule target); it is redriven, not dead-lettered.',
+    });
+    this.queue = new Queue(this, 'Queue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: QUEUE_RETENTION,
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: DEFAULT_MAX_RECEIVE_COUNT },
+    });
+
+    this.function = new MarketBridgeFunction(this, 'Function', {
+      entry: `functions/${name}.ts`,
+      serviceName: name,
+      description: props.description,
+      config: props.config,
+      timeout,
+    });
+    this.function.addEnvironment(MAX_RECEIVE_COUNT_ENV, String(DEFAULT_MAX_RECEIVE_COUNT));
+    // Exactly the calls Powertools idempotency makes (conditional put, consistent get, update, delete on failure).
+    this.function.grantTable(TABLES.idempotency, props.tables.idempotency, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    this.function.grantTable(TABLES.exceptions, props.tables.exceptions, ['UpdateItem']);
+    this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'Secret', settings.secretName));
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 10,
+        reportBatchItemFailures: true,
+        maxConcurrency: settings.maxConcurrency,
+      }),
+    );
+
+    const pattern = eventPatternFor(props.config, name);
+    this.rule = new Rule(this, 'Rule', {
+      eventBus: props.bus,
+      description: `Business events for the ${name} connector`,
+      eventPattern: {
+        source: pattern.source,
+        detailType: pattern['detail-type'],
+        ...(pattern.detail ? { detail: pattern.detail } : {}),
+      },
+      targets: [new SqsQueue(this.queue, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+  }
+}
