@@ -5,34 +5,21 @@
 import type { Config, ConnectorName } from './config';
 import { type DetailType, sourceOf } from './events';
 
+/** Marketing destinations see every fact of a purchase's life, so flows can exclude refunds and incidents. */
+const MARKETING_FACTS: readonly DetailType[] = [
+  'Order Confirmed',
+  'Order Shipped',
+  'Order Received',
+  'Order Cancelled',
+  'Order Refunded',
+  'Order Incident Opened',
+  'Order Incident Closed',
+];
+
 export const CONNECTOR_ROUTES: Record<ConnectorName, readonly DetailType[]> = {
-  klaviyo: [
-    'Order Confirmed',
-    'Order Shipped',
-    'Order Received',
-    'Order Cancelled',
-    'Order Refunded',
-    'Order Incident Opened',
-    'Order Incident Closed',
-  ],
-  dotdigital: [
-    'Order Confirmed',
-    'Order Shipped',
-    'Order Received',
-    'Order Cancelled',
-    'Order Refunded',
-    'Order Incident Opened',
-    'Order Incident Closed',
-  ],
-  sfmc: [
-    'Order Confirmed',
-    'Order Shipped',
-    'Order Received',
-    'Order Cancelled',
-    'Order Refunded',
-    'Order Incident Opened',
-    'Order Incident Closed',
-  ],
+  klaviyo: MARKETING_FACTS,
+  dotdigital: MARKETING_FACTS,
+  sfmc: MARKETING_FACTS,
   'sfcc-orders': ['Order Confirmed', 'Order Cancelled', 'Order Refunded'],
   'mirakl-acceptance': ['Order Awaiting Acceptance'],
   'mirakl-stock': ['Stock Changed'],
