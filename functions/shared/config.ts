@@ -213,6 +213,72 @@ export const SfmcConnectorSchema = ConnectorSchema.extend({
   });
 export type SfmcConnectorConfig = z.infer<typeof SfmcConnectorSchema>;
 
+const sfccAttribute = z.string().regex(/^c_[A-Za-z0-9_]{1,254}$/, 'must be a custom attribute name starting with c_');
+
+/**
+ * Salesforce B2C Commerce: where accepted orders are created (SCAPI Orders) and where available-to-sell is read
+ * (OCAPI inventory records, or Omnichannel Inventory). Shared by `sfcc-orders`, `mirakl-acceptance` and
+ * `mirakl-stock`. The secret holds `amClientId`/`amClientSecret` (Account Manager API client: reads, updates,
+ * inventory) and `slasClientId`/`slasClientSecret` (private SLAS client with `sfcc.ts_ext_on_behalf_of`: createOrders).
+ */
+export const SfccSchema = z
+  .object({
+    /** SCAPI routing short code. */
+    shortCode: z.string().regex(/^[A-Za-z0-9]{8}$/, 'must be the 8-character SCAPI short code'),
+    organizationId: z
+      .string()
+      .regex(/^f_ecom_[a-z]{4}_(prd|stg|dev|s[0-9]{2}|[0-9]{3})$/, 'must be f_ecom_{realm}_{instance}, e.g. f_ecom_zzxy_prd'),
+    siteId: z.string().min(1).max(32),
+    /** OCAPI Data API host, e.g. `abcd-123.dx.commercecloud.salesforce.com`. */
+    instanceHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be a host name'),
+    secretName,
+    /** Serves SCAPI, OCAPI and Account Manager from one origin instead of Salesforce's hosts (the local sandbox). */
+    baseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    inventory: z
+      .object({
+        /** `ocapi`: B2C inventory lists; `oci`: the site runs Omnichannel Inventory (inventory records are read-only). */
+        source: z.enum(['ocapi', 'oci']).default('ocapi'),
+        /** The inventory list (OCAPI), or the OCI location group, holding marketplace stock. */
+        listId: z.string().regex(/^[A-Za-z0-9_-]{2,128}$/, 'must be an inventory list / location group id'),
+        /** OCI only: the tenant group id OCI uses in place of the organization id. */
+        tenantGroupId: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    order: z
+      .object({
+        paymentMethodId: z.string().min(1).max(256).default('MIRAKL_MARKETPLACE'),
+        shippingMethod: z.string().min(1).default('MARKETPLACE'),
+      })
+      .strict()
+      .prefault({}),
+    /** Custom attributes (defined in Business Manager on both Basket and Order objects) that finance reconciles on. */
+    attributes: z
+      .object({
+        miraklOrderId: sfccAttribute.default('c_miraklOrderId'),
+        marketplace: sfccAttribute.default('c_miraklMarketplace'),
+        gross: sfccAttribute.default('c_miraklGross'),
+        commissionTotal: sfccAttribute.default('c_miraklCommissionTotal'),
+        net: sfccAttribute.default('c_miraklNet'),
+        refunded: sfccAttribute.default('c_miraklRefunded'),
+        cancelled: sfccAttribute.default('c_miraklCancelled'),
+        /** A text attribute holding the refunds and cancellations applied (JSON): makes each apply exactly once. */
+        adjustments: sfccAttribute.default('c_miraklAdjustments'),
+        lineId: sfccAttribute.default('c_miraklOrderLineId'),
+        lineCommissionFee: sfccAttribute.default('c_miraklCommissionFee'),
+        lineCommissionTotal: sfccAttribute.default('c_miraklCommissionTotal'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.inventory?.source === 'oci' && !c.inventory.tenantGroupId) {
+      ctx.addIssue({ code: 'custom', path: ['inventory', 'tenantGroupId'], message: 'is required when inventory.source is "oci"' });
+    }
+  });
+export type SfccConfig = z.infer<typeof SfccSchema>;
+
 export const ConfigSchema = z
   .object({
     marketplaces: z.array(MarketplaceSchema).min(1),
@@ -228,6 +294,7 @@ export const ConfigSchema = z
       } satisfies Record<ConnectorName, z.ZodType>)
       .strict()
       .default({}),
+    sfcc: SfccSchema.optional(),
     webhook: z
       .object({
         secretName: secretName,
@@ -250,6 +317,17 @@ export const ConfigSchema = z
       }
       seen.add(mp.id);
     });
+    const sfccOrders = cfg.connectors['sfcc-orders'];
+    if (sfccOrders?.enabled && !cfg.sfcc) {
+      ctx.addIssue({ code: 'custom', path: ['sfcc'], message: 'is required when connectors.sfcc-orders is enabled' });
+    }
+    if (sfccOrders?.secretName && cfg.sfcc && sfccOrders.secretName !== cfg.sfcc.secretName) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connectors', 'sfcc-orders', 'secretName'],
+        message: `must be sfcc.secretName ("${cfg.sfcc.secretName}"): the connector reads the SFCC credentials`,
+      });
+    }
     for (const [name, connector] of Object.entries(cfg.connectors)) {
       connector?.marketplaces.forEach((id, i) => {
         if (!seen.has(id)) {
