@@ -35,3 +35,13 @@ export function classify(error: unknown): Failure {
   const name = error instanceof Error ? error.name : typeof error;
   return { retryable: true, rateLimited: false, reason: `unexpected ${name}` };
 }
+
+/** Runs a pure mapping; anything it throws is a permanent failure naming the destination (retrying cannot help). */
+export function mapForDestination<T>(destination: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof PermanentError) throw error;
+    throw new PermanentError(`cannot map the event for ${destination}: ${(error as Error).message}`);
+  }
+}

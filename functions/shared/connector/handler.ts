@@ -16,7 +16,7 @@ import { DynamoExceptionRecorder } from '../aws/exceptionStore';
 import { readSecretField } from '../aws/secrets';
 import { TABLES, tableName } from '../aws/tables';
 import { type Config, type ConnectorName, resolveConfig } from '../config';
-import { type HttpClient, createHttpClient } from '../http';
+import { type HttpClient, type HttpClientOptions, createHttpClient } from '../http';
 import { logger, tracer } from '../observability';
 import {
   type BatchHandler,
@@ -34,7 +34,12 @@ export interface ConnectorDeps {
   secret(field: string): Promise<string>;
 }
 
-export function connectorHandler(name: ConnectorName, create: (deps: ConnectorDeps) => Connector) {
+/** `http` tunes the shared HTTP layer for one destination (its timeout, its rate-limit header). */
+export function connectorHandler(
+  name: ConnectorName,
+  create: (deps: ConnectorDeps) => Connector,
+  options: { http?: Omit<HttpClientOptions, 'onAttempt'> } = {},
+) {
   const metrics = new Metrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketBridge',
     serviceName: name,
@@ -56,7 +61,7 @@ export function connectorHandler(name: ConnectorName, create: (deps: ConnectorDe
       name,
       connector: create({
         config,
-        http: createHttpClient({ onAttempt: rateLimitObserver(metrics) }),
+        http: createHttpClient({ ...options.http, onAttempt: rateLimitObserver(metrics) }),
         secret: (field) => readSecretField(secretName, field),
       }),
       persistenceStore: new DynamoDBPersistenceLayer({

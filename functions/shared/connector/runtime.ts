@@ -50,6 +50,13 @@ export interface Connector {
   prefersBulk?(events: readonly BusinessEvent[]): boolean;
 }
 
+/** A connector's bulk setting: `always`, `never`, or `auto` (backlogs of `bulkMinRecords` and history loads). */
+export function prefersBulkWith(settings: { bulk: 'auto' | 'always' | 'never'; bulkMinRecords: number }) {
+  return (events: readonly BusinessEvent[]): boolean =>
+    settings.bulk === 'always' ||
+    (settings.bulk === 'auto' && (events.length >= settings.bulkMinRecords || events.some((e) => e.detail.backfill)));
+}
+
 export interface ConnectorRuntimeOptions {
   name: ConnectorName;
   connector: Connector;
