@@ -4,11 +4,19 @@
  */
 import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
 import { ZodError } from 'zod';
+import type { ExceptionType } from '../exceptions';
 import { HttpError } from '../http';
 
 /** A failure no retry can fix: bad data, a record the destination rejects, a mapping that cannot be made. */
 export class PermanentError extends Error {
   override readonly name = 'PermanentError';
+  /** The inbox entry's type when it is more specific than `delivery.failed` (e.g. `sku.unmapped`). */
+  readonly exceptionType: ExceptionType | undefined;
+
+  constructor(message: string, options: ErrorOptions & { exceptionType?: ExceptionType } = {}) {
+    super(message, options);
+    this.exceptionType = options.exceptionType;
+  }
 }
 
 export interface Failure {
@@ -16,6 +24,7 @@ export interface Failure {
   rateLimited: boolean;
   /** Safe to log and to show in the exception inbox. */
   reason: string;
+  exceptionType?: ExceptionType;
 }
 
 export function classify(error: unknown): Failure {
@@ -30,7 +39,10 @@ export function classify(error: unknown): Failure {
     const issues = error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     return { retryable: false, rateLimited: false, reason: `invalid event: ${issues.join('; ')}` };
   }
-  if (error instanceof PermanentError) return { retryable: false, rateLimited: false, reason: error.message };
+  if (error instanceof PermanentError) {
+    const typed = error.exceptionType ? { exceptionType: error.exceptionType } : {};
+    return { retryable: false, rateLimited: false, reason: error.message, ...typed };
+  }
   // Anything else (DynamoDB hiccup, a bug) may pass on retry; the receive budget still bounds it.
   const name = error instanceof Error ? error.name : typeof error;
   return { retryable: true, rateLimited: false, reason: `unexpected ${name}` };

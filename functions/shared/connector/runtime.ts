@@ -159,7 +159,7 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
     await recordException(
       parsed.ok
         ? {
-            type: 'delivery.failed',
+            type: failure.exceptionType ?? 'delivery.failed',
             marketplace: parsed.event.detail.marketplace,
             ref: recordRef(parsed.event),
             reason,
