@@ -46,6 +46,8 @@ export class KlaviyoStore {
   /** Events ignored because their unique_id was already recorded for the profile and metric. */
   duplicatesIgnored = 0;
   private readonly eventKeys = new Set<string>();
+  /** `external_id:…` / `email:…` → profile id, as Klaviyo resolves identifiers. */
+  private readonly byIdentifier = new Map<string, string>();
 
   constructor(private readonly now: () => Date) {}
 
@@ -57,10 +59,17 @@ export class KlaviyoStore {
     for (const key of IDENTIFIERS) {
       const value = attributes[key];
       if (typeof value !== 'string' || value === '') continue;
-      const match = [...this.profiles.values()].find((p) => p.attributes[key] === value);
-      if (match) return match;
+      const id = this.byIdentifier.get(`${key}:${value}`);
+      if (id) return this.profiles.get(id);
     }
     return undefined;
+  }
+
+  private index(profile: StoredProfile): void {
+    for (const key of IDENTIFIERS) {
+      const value = profile.attributes[key];
+      if (typeof value === 'string' && value !== '') this.byIdentifier.set(`${key}:${value}`, profile.id);
+    }
   }
 
   /** Create-or-update: a null clears a field, an omitted one is left as it was; properties merge. */
@@ -70,6 +79,7 @@ export class KlaviyoStore {
     if (!existing) {
       const profile: StoredProfile = { id: newId(), attributes: { ...attributes }, created: at, updated: at };
       this.profiles.set(profile.id, profile);
+      this.index(profile);
       return { profile, created: true };
     }
     const { properties, ...rest } = attributes;
@@ -78,6 +88,7 @@ export class KlaviyoStore {
       existing.attributes.properties = { ...(existing.attributes.properties as Attributes), ...(properties as Attributes) };
     }
     existing.updated = at;
+    this.index(existing);
     return { profile: existing, created: false };
   }
 
@@ -120,6 +131,7 @@ export class KlaviyoStore {
     this.events.length = 0;
     this.jobs.clear();
     this.eventKeys.clear();
+    this.byIdentifier.clear();
     this.duplicatesIgnored = 0;
   }
 }
