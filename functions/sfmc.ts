@@ -1,0 +1,11 @@
+/** SFMC connector Lambda: business events from its SQS queue become data extension rows and journey entries. */
+import { connectorHandler } from './shared/connector/handler';
+import { createSfmcConnector } from './shared/sfmc/connector';
+
+export const handler = connectorHandler('sfmc', ({ config, http, secret }) =>
+  createSfmcConnector({
+    config,
+    http,
+    credentials: async () => ({ clientId: await secret('clientId'), clientSecret: await secret('clientSecret') }),
+  }),
+);
