@@ -48,8 +48,7 @@ export interface LocalRuntimeOptions {
   schedulerClock?: SchedulerClock;
   /** How often the sandbox world moves on (new orders, shipping, refunds…); 0 stops it. Default 5 s. */
   tickIntervalMs?: number;
-  /** Seed the sandbox with order history at start (default true). */
-  seedHistory?: boolean;
+  /** Sandbox world seed: the same seed gives the same order history. Random by default. */
   seed?: number;
   queues?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; pollIntervalMs?: number; batchSize?: number };
   connectors?: readonly ConnectorRegistration[];
@@ -93,6 +92,19 @@ type PollerHandler = (input: PollerInput, context: Context) => Promise<unknown>;
 type WebhookHandler = (event: LambdaFunctionURLEvent, context: Context) => Promise<unknown>;
 
 let active = false;
+
+/**
+ * Powertools settings for a terminal rather than CloudWatch, unless the developer chose otherwise: warnings and
+ * errors only, no EMF metric blobs on stdout, no X-Ray daemon to send traces to.
+ */
+function localPowertoolsDefaults(): Record<string, string> {
+  const defaults: Record<string, string> = {
+    POWERTOOLS_LOG_LEVEL: 'WARN',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+  };
+  return Object.fromEntries(Object.entries(defaults).filter(([key]) => process.env[key] === undefined));
+}
 
 function randomSecret(): string {
   return randomBytes(24).toString('base64url');
@@ -157,6 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
   try {
     const base = options.config ?? sandboxConfig;
+    const plans = planConnectors(base, options.connectors ?? DEFAULT_CONNECTORS);
     const apiKeys = new Map(base.marketplaces.map((mp) => [mp.id, randomSecret()]));
     const sandbox = await startMiraklSandbox({
       port: options.sandboxPort ?? 4010,
@@ -165,10 +178,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         apiKey: apiKeys.get(mp.id) ?? '',
         ...(mp.shopId !== undefined ? { shopId: mp.shopId } : {}),
       })),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      // A seed makes the sandbox load its order history.
+      seed: options.seed ?? randomBytes(4).readUInt32BE(0),
+      // The sandbox operator accepts orders itself unless our acceptance connector does it.
+      autoAccept: !plans.some((plan) => plan.name === 'mirakl-acceptance' && plan.handlerFile),
     });
     cleanups.push(() => sandbox.close());
-    if (options.seedHistory ?? true) sandbox.world.seedHistory();
 
     const sandboxUrl = sandbox.url.replace(/\/+$/, '');
     const config: Config = {
@@ -183,7 +198,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => queues.stop());
 
     const queueOptions = options.queues ?? {};
-    const plans = planConnectors(config, options.connectors ?? DEFAULT_CONNECTORS);
     const connectors: ConnectorRuntime[] = plans.map((plan) => {
       const dlq = queues.create({ name: `marketbridge-${plan.name}-dlq`, retentionSeconds: 14 * 24 * 3600 });
       const queue = queues.create({
@@ -199,7 +213,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => aws.close());
     for (const mp of config.marketplaces) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
     aws.secrets.put(config.webhook.secretName, randomSecret());
-    cleanups.push(applyEnv(aws.env(config)));
+    cleanups.push(applyEnv({ ...localPowertoolsDefaults(), ...aws.env(config) }));
 
     // Handlers are imported only now: their SDK clients read the endpoints from the environment at creation.
     const pollerFile = resolve(REPO_ROOT, options.pollerModule ?? 'functions/poller.ts');
