@@ -8,8 +8,8 @@ import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
 import { type AwsJsonServer, LOCAL_CREDENTIALS, LOCAL_REGION, startAwsJsonServer } from '../../local/aws/protocol';
 import { LocalSecrets } from '../../local/aws/secrets';
 import { lambdaContext } from '../../local/lambda';
-import { type KlaviyoSandbox, startKlaviyoSandbox } from '../../local/sandboxes/klaviyo';
-import { KLAVIYO_TEST_KEY, eventBridgeEnvelope, klaviyoConfig, orderLifeEvents, sqsRecord } from '../support/klaviyoFixtures';
+import { type KlaviyoSandbox, attachKlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+import { eventBridgeEnvelope, klaviyoConfig, orderLifeEvents, sqsRecord } from '../support/klaviyoFixtures';
 
 let dynamo: LocalDynamo;
 let aws: AwsJsonServer;
@@ -17,10 +17,12 @@ let sandbox: KlaviyoSandbox;
 
 beforeAll(async () => {
   dynamo = await startLocalDynamo({ tablePrefix: 'handler-' });
+  // Wired as the local runtime wires it: a fresh key in Secrets Manager, the connector pointed at the sandbox.
   const secrets = new LocalSecrets();
-  secrets.put('marketbridge/klaviyo', JSON.stringify({ apiKey: KLAVIYO_TEST_KEY }));
+  const attached = await attachKlaviyoSandbox(klaviyoConfig(), secrets, { port: 0 });
+  if (!attached) throw new Error('Klaviyo is enabled in the test configuration');
+  sandbox = attached.sandbox;
   aws = await startAwsJsonServer(secrets.operations());
-  sandbox = await startKlaviyoSandbox({ apiKeys: [KLAVIYO_TEST_KEY] });
   Object.assign(process.env, {
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
@@ -29,7 +31,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: aws.endpoint,
     [TABLES.idempotency.envVar]: dynamo.tableNames.idempotency,
     [TABLES.exceptions.envVar]: dynamo.tableNames.exceptions,
-    [CONFIG_ENV]: JSON.stringify(klaviyoConfig({ baseUrl: sandbox.url })),
+    [CONFIG_ENV]: JSON.stringify(attached.config),
   });
 });
 

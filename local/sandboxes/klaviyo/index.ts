@@ -7,9 +7,10 @@
  *
  * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `KlaviyoFault`.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Config } from '../../../functions/shared/config';
 import type { RateLimit } from '../../../functions/shared/connector/pacer';
 import { KLAVIYO_OPERATIONS, KLAVIYO_REVISION } from '../../../functions/shared/klaviyo/requests';
 import { loadSpec, specAvailable, validateRequest, type OpenApiSpec } from '../../../test/support/openapi';
@@ -460,5 +461,27 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
       for (const response of hanging) response.destroy();
       await closeServer(server);
     },
+  };
+}
+
+/**
+ * For the local runtime: when the configuration enables Klaviyo, starts the sandbox, stores a fresh API key under
+ * the connector's secret name (as `{"apiKey": …}`, what the connector reads) and returns the configuration with
+ * the connector pointed at the sandbox. Undefined when Klaviyo is not enabled.
+ */
+export async function attachKlaviyoSandbox(
+  config: Config,
+  secrets: { put(name: string, value: string): unknown },
+  options: { port?: number } = {},
+): Promise<{ config: Config; sandbox: KlaviyoSandbox } | undefined> {
+  const klaviyo = config.connectors.klaviyo;
+  if (!klaviyo?.enabled) return undefined;
+  const secretName = klaviyo.secretName ?? 'marketbridge/klaviyo';
+  const apiKey = `pk_local_${randomBytes(12).toString('hex')}`;
+  const sandbox = await startKlaviyoSandbox({ port: options.port ?? DEFAULT_KLAVIYO_SANDBOX_PORT, apiKeys: [apiKey] });
+  secrets.put(secretName, JSON.stringify({ apiKey }));
+  return {
+    sandbox,
+    config: { ...config, connectors: { ...config.connectors, klaviyo: { ...klaviyo, secretName, baseUrl: sandbox.url } } },
   };
 }
