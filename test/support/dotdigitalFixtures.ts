@@ -57,5 +57,7 @@ export async function startDotdigitalRig(
     credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
     poll: { intervalMs: 1, timeoutMs: 2_000 },
   });
-  return { sandbox, config, http, connector, close: () => sandbox.close() };
+  let closed: Promise<void> | undefined;
+  // Idempotent: a test may close its rig early and the suite's afterEach closes it again.
+  return { sandbox, config, http, connector, close: () => (closed ??= sandbox.close()) };
 }

@@ -40,5 +40,7 @@ export async function startSfmcRig(options: { sandbox?: SfmcSandboxOptions; conn
   const config = sfmcConfig({ baseUrl: sandbox.url, ...options.connector });
   const http = createHttpClient({ timeoutMs: 500, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))) });
   const connector = createSfmcConnector({ config, http, credentials: async () => SFMC_SANDBOX_CLIENT, poll: { intervalMs: 1, timeoutMs: 2_000 } });
-  return { sandbox, config, http, connector, close: () => sandbox.close() };
+  let closed: Promise<void> | undefined;
+  // Idempotent: a test may close its rig early and the suite's afterEach closes it again.
+  return { sandbox, config, http, connector, close: () => (closed ??= sandbox.close()) };
 }
