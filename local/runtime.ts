@@ -27,14 +27,38 @@ import {
   type LocalQueue,
   type SqsLambdaHandler,
 } from './queue';
+import { attachKlaviyoSandbox } from './sandboxes/klaviyo';
 import { startMiraklSandbox } from './sandboxes/mirakl';
 import { Scheduler, type PollerInput, type PollerMode, type RunOutcome, type SchedulerClock } from './scheduler';
 import type { RuntimeSnapshot } from './summary';
 
 export type MiraklSandbox = Awaited<ReturnType<typeof startMiraklSandbox>>;
 
+/** A running destination sandbox, as the runtime needs to know it. */
+export interface DestinationSandbox {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a destination's sandbox when the configuration enables its connector: stores the credentials it accepts
+ * under the connector's secret name and returns the configuration pointed at it; undefined when not enabled.
+ */
+export type DestinationSandboxAttachment = (
+  config: Config,
+  secrets: LocalSecrets,
+  options: { port?: number },
+) => Promise<{ config: Config; sandbox: DestinationSandbox } | undefined>;
+
+/** The destination sandboxes `npm start` runs, by connector. */
+export const DEFAULT_DESTINATION_SANDBOXES: Readonly<Record<string, DestinationSandboxAttachment>> = {
+  klaviyo: attachKlaviyoSandbox,
+};
+
 export interface LocalRuntimeOptions {
   config?: Config;
+  /** Every server on a random free port unless its own port option says otherwise (tests). */
+  randomPorts?: boolean;
   /** Where the event log goes; git-ignored `.marketbridge/` by default. */
   dataDir?: string;
   /** Mirakl sandbox port: 4010 by default, 0 for a random one. */
@@ -52,6 +76,7 @@ export interface LocalRuntimeOptions {
   seed?: number;
   queues?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; pollIntervalMs?: number; batchSize?: number };
   connectors?: readonly ConnectorRegistration[];
+  destinationSandboxes?: Readonly<Record<string, DestinationSandboxAttachment>>;
   /** Handler module paths, relative to the repository root. */
   pollerModule?: string;
   webhookModule?: string;
@@ -79,6 +104,8 @@ export interface LocalRuntime {
   queues: QueueRegistry;
   connectors: readonly ConnectorRuntime[];
   sandbox: MiraklSandbox;
+  /** Destination sandboxes started because their connector is enabled, by connector name. */
+  destinations: Readonly<Record<string, DestinationSandbox>>;
   webhookUrl?: string;
   consoleUrl: string;
   console: ConsoleServer;
@@ -172,7 +199,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const plans = planConnectors(base, options.connectors ?? DEFAULT_CONNECTORS);
     const apiKeys = new Map(base.marketplaces.map((mp) => [mp.id, randomSecret()]));
     const sandbox = await startMiraklSandbox({
-      port: options.sandboxPort ?? 4010,
+      port: options.sandboxPort ?? (options.randomPorts ? 0 : 4010),
       marketplaces: base.marketplaces.map((mp) => ({
         id: mp.id,
         apiKey: apiKeys.get(mp.id) ?? '',
@@ -186,7 +213,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     cleanups.push(() => sandbox.close());
 
     const sandboxUrl = sandbox.url.replace(/\/+$/, '');
-    const config: Config = {
+    let config: Config = {
       ...base,
       marketplaces: base.marketplaces.map((mp) => ({ ...mp, baseUrl: `${sandboxUrl}/${mp.id}` })),
     };
@@ -196,6 +223,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const bus = new LocalBus({ name: 'marketbridge-local', logFile: eventLogFile });
     const queues = new QueueRegistry();
     cleanups.push(() => queues.stop());
+
+    const aws = await startLocalAws({ bus, queues });
+    cleanups.push(() => aws.close());
+    for (const mp of config.marketplaces) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
+    aws.secrets.put(config.webhook.secretName, randomSecret());
+
+    const destinations: Record<string, DestinationSandbox> = {};
+    for (const [name, attach] of Object.entries(options.destinationSandboxes ?? DEFAULT_DESTINATION_SANDBOXES)) {
+      const attached = await attach(config, aws.secrets, options.randomPorts ? { port: 0 } : {});
+      if (!attached) continue;
+      destinations[name] = attached.sandbox;
+      cleanups.push(() => attached.sandbox.close());
+      config = attached.config;
+    }
 
     const queueOptions = options.queues ?? {};
     const connectors: ConnectorRuntime[] = plans.map((plan) => {
@@ -209,10 +250,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       return { name: plan.name, queue, dlq };
     });
 
-    const aws = await startLocalAws({ bus, queues });
-    cleanups.push(() => aws.close());
-    for (const mp of config.marketplaces) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
-    aws.secrets.put(config.webhook.secretName, randomSecret());
     cleanups.push(applyEnv({ ...localPowertoolsDefaults(), ...aws.env(config) }));
 
     // Handlers are imported only now: their SDK clients read the endpoints from the environment at creation.
@@ -296,7 +333,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     };
 
     const consoleServer = await startConsoleServer({
-      port: options.consolePort ?? 3000,
+      port: options.consolePort ?? (options.randomPorts ? 0 : 3000),
       routes: [
         {
           method: 'GET',
@@ -342,6 +379,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queues,
       connectors,
       sandbox,
+      destinations,
       ...(webhookServer ? { webhookUrl: webhookServer.url } : {}),
       consoleUrl: consoleServer.url,
       console: consoleServer,

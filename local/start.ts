@@ -65,6 +65,7 @@ async function main(): Promise<void> {
     [
       'MarketBridge local runtime — everything on loopback, no AWS account',
       `  Mirakl sandbox  ${runtime.sandbox.url}  (${runtime.config.marketplaces.map((mp) => mp.id).join(', ')})`,
+      ...Object.entries(runtime.destinations).map(([name, sandbox]) => `  ${`${name} sandbox`.padEnd(16)}${sandbox.url}`),
       `  Webhook         ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
       `  Console / API   ${runtime.consoleUrl}api/health`,
       `  Event log       ${relative(process.cwd(), runtime.eventLogFile)}`,

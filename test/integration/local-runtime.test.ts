@@ -1,11 +1,12 @@
 /**
  * `npm start` end to end on random ports: the real poller against the Mirakl sandbox through the AWS emulators,
- * events on the bus and in the event log, routed by the stack's rules to connector queues, and a clean stop.
+ * events on the bus and in the event log, routed by the stack's rules to connector queues, a real connector
+ * consuming its queue into its sandbox, and a clean stop.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { parseBusinessEvent } from '../../functions/shared/events';
 import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
@@ -18,14 +19,16 @@ beforeAll(async () => {
   runtime = await startLocalRuntime({
     config: parseConfig({
       ...sandboxConfigInput,
-      // Enabled but registered without a handler module: its queue fills up, nothing consumes it.
-      connectors: { 'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] } },
+      connectors: {
+        // Enabled but registered without a handler module below: its queue fills up, nothing consumes it.
+        'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] },
+        // The real connector against its sandbox, consumed from its queue.
+        klaviyo: { enabled: true, marketplaces: ['debenhams'] },
+      },
     }),
-    connectors: [],
+    connectors: [{ name: 'klaviyo', module: 'functions/klaviyo.ts' }],
     dataDir,
-    sandboxPort: 0,
-    consolePort: 0,
-    webhookPort: 0,
+    randomPorts: true,
     schedule: false,
     tickIntervalMs: 0,
     seed: 7,
@@ -64,17 +67,33 @@ describe('local runtime', () => {
 
   it('routes with the stack rules: only its detail types and marketplaces reach a connector queue', async () => {
     await runtime.runPoll('decathlon');
-    const routes: readonly string[] = CONNECTOR_ROUTES['mirakl-acceptance'];
-    const expected = runtime
-      .events()
-      .filter(({ event }) => event.detail.marketplace === 'debenhams' && routes.includes(event['detail-type']));
-    expect(expected.length).toBeGreaterThan(0);
+    const routedTo = (connector: 'mirakl-acceptance' | 'klaviyo') => {
+      const routes: readonly string[] = CONNECTOR_ROUTES[connector];
+      return runtime
+        .events()
+        .filter(({ event }) => event.detail.marketplace === 'debenhams' && routes.includes(event['detail-type']));
+    };
+    const acceptance = routedTo('mirakl-acceptance');
+    const klaviyo = routedTo('klaviyo');
+    expect(acceptance.length).toBeGreaterThan(0);
+    expect(klaviyo.length).toBeGreaterThan(0);
     for (const logged of runtime.events()) {
-      expect(logged.routedTo).toEqual(expected.includes(logged) ? ['mirakl-acceptance'] : []);
+      const expected = [
+        ...(acceptance.includes(logged) ? ['mirakl-acceptance'] : []),
+        ...(klaviyo.includes(logged) ? ['klaviyo'] : []),
+      ];
+      expect([...logged.routedTo].sort()).toEqual(expected.sort());
     }
-    const [connector] = runtime.connectors;
-    expect(connector?.consumer).toBeUndefined();
-    expect(connector?.queue.depth()).toEqual({ visible: expected.length, inFlight: 0 });
+    const byName = Object.fromEntries(runtime.connectors.map((c) => [c.name, c]));
+    expect(byName['mirakl-acceptance']?.consumer).toBeUndefined();
+    expect(byName['mirakl-acceptance']?.queue.depth()).toEqual({ visible: acceptance.length, inFlight: 0 });
+
+    // The Klaviyo Lambda consumes its queue and delivers to its sandbox: nothing left, nothing dead-lettered.
+    const consumer = byName.klaviyo?.consumer;
+    await vi.waitFor(() => expect(consumer?.stats.deletedRecords).toBe(klaviyo.length), { timeout: 20_000 });
+    expect(byName.klaviyo?.queue.depth()).toEqual({ visible: 0, inFlight: 0 });
+    expect(byName.klaviyo?.dlq.depth()).toEqual({ visible: 0, inFlight: 0 });
+    expect(runtime.destinations.klaviyo?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('publishes nothing twice when the same orders are read again', async () => {
@@ -98,11 +117,23 @@ describe('local runtime', () => {
     const body = (await health.json()) as { status: string; events: { total: number }; queues: unknown[] };
     expect(body.status).toBe('ok');
     expect(body.events.total).toBe(runtime.events().length);
-    expect(body.queues).toEqual([expect.objectContaining({ connector: 'mirakl-acceptance', consuming: false })]);
+    expect(body.queues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ connector: 'mirakl-acceptance', consuming: false }),
+        expect.objectContaining({ connector: 'klaviyo', consuming: true, deadLettered: 0 }),
+      ]),
+    );
   });
 
   it('stops cleanly: servers closed, a second stop is harmless', async () => {
-    const urls = [runtime.sandbox.url, runtime.consoleUrl, runtime.webhookUrl ?? '', runtime.aws.endpoint];
+    const urls = [
+      runtime.sandbox.url,
+      runtime.consoleUrl,
+      runtime.webhookUrl ?? '',
+      runtime.aws.endpoint,
+      runtime.aws.dynamo.endpoint,
+      ...Object.values(runtime.destinations).map((sandbox) => sandbox.url),
+    ];
     await runtime.stop();
     await runtime.stop();
     for (const url of urls) await expect(fetch(url)).rejects.toThrow();
