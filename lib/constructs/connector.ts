@@ -13,7 +13,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLES } from '../../functions/shared/aws/tables';
@@ -34,9 +34,13 @@ export interface ConnectorProps {
   readonly bus: IEventBus;
   readonly tables: Readonly<Pick<Record<TableKey, ITable>, 'idempotency' | 'exceptions'>>;
   readonly description: string;
-  /** Covers the HTTP layer's in-process retries of one batch. */
+  /** Covers the HTTP layer's in-process retries of one batch (the connector's HTTP policy). */
   readonly timeout?: Duration;
+  /** Records per invocation; above 10 SQS needs a batching window. Bulk-capable connectors want large batches. */
   readonly batchSize?: number;
+  readonly maxBatchingWindow?: Duration;
+  /** Secrets read besides the connector's own, e.g. the marketplaces' Mirakl keys for the return path. */
+  readonly secrets?: readonly ISecret[];
 }
 
 export class MarketBridgeConnector extends Construct {
@@ -49,8 +53,11 @@ export class MarketBridgeConnector extends Construct {
     super(scope, id);
     const name = props.connector;
     const settings = props.config.connectors[name];
-    if (!settings?.secretName) throw new Error(`connectors.${name}.secretName is required to deploy the ${name} connector`);
-    const timeout = props.timeout ?? Duration.seconds(60);
+    if (!settings) throw new Error(`connectors.${name} is not configured`);
+    if (!settings.secretName && !props.secrets?.length) {
+      throw new Error(`connectors.${name}.secretName is required to deploy the ${name} connector`);
+    }
+    const timeout = props.timeout ?? Duration.seconds(90);
 
     this.deadLetterQueue = new Queue(this, 'Dlq', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -80,10 +87,12 @@ export class MarketBridgeConnector extends Construct {
     // Exactly the calls Powertools idempotency makes (conditional put, consistent get, update, delete on failure).
     this.function.grantTable(TABLES.idempotency, props.tables.idempotency, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
     this.function.grantTable(TABLES.exceptions, props.tables.exceptions, ['UpdateItem']);
-    this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'Secret', settings.secretName));
+    if (settings.secretName) this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'Secret', settings.secretName));
+    for (const secret of props.secrets ?? []) this.function.grantSecretValue(secret);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 10,
+        maxBatchingWindow: props.maxBatchingWindow,
         reportBatchItemFailures: true,
         maxConcurrency: settings.maxConcurrency,
       }),

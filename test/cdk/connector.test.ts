@@ -1,4 +1,4 @@
-import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -138,5 +138,24 @@ describe('MarketBridgeConnector (Klaviyo)', () => {
 
   it('refuses to deploy a connector without a secret name', () => {
     expect(() => build(configWith({ secretName: undefined }))).toThrow(/connectors\.klaviyo\.secretName/);
+  });
+
+  it('takes a batching window for bulk-sized batches', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Batching');
+    const tables = new MarketBridgeTables(stack, 'Tables').tables;
+    new MarketBridgeConnector(stack, 'Klaviyo', {
+      config,
+      connector: 'klaviyo',
+      bus: new EventBus(stack, 'Bus'),
+      tables,
+      description: 'Klaviyo',
+      batchSize: 500,
+      maxBatchingWindow: Duration.seconds(5),
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 5,
+    });
   });
 });
