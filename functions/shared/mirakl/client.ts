@@ -7,6 +7,7 @@
  */
 import {
   type AttemptEvent,
+  type HttpClient,
   type HttpResponse,
   HttpError,
   type QueryParams,
@@ -49,7 +50,66 @@ export interface MiraklClientOptions {
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   onAttempt?: (event: AttemptEvent) => void;
+  /** An existing HTTP layer (e.g. a connector's, which counts 429s); the options above then do not apply. */
+  http?: HttpClient;
 }
+
+/** OR21 decision for one line; Mirakl wants a decision for every line of the order. */
+export interface LineDecision {
+  id: string;
+  accepted: boolean;
+}
+
+/** OR23 / ST01 tracking: `carrier_code` for a registered (SH21) carrier, `carrier_name` otherwise. */
+export interface TrackingInfo {
+  carrier_code?: string;
+  carrier_name?: string;
+  carrier_standard_code?: string;
+  tracking_number?: string;
+}
+
+/** An SH21 carrier. */
+export interface MiraklCarrier {
+  code: string;
+  label: string;
+  standard_code?: string;
+  tracking_url?: string;
+}
+
+export const STOCK_IMPORT_STATUSES = ['WAITING', 'RUNNING', 'COMPLETE', 'FAILED'] as const;
+
+/** STO02; `status` stays a string because Mirakl adds enum values without notice. */
+export interface StockImportStatus {
+  import_id: string;
+  status: string;
+  has_error_report: boolean;
+  lines_in_success?: number;
+  lines_in_error?: number;
+}
+
+/** One ST01 shipment: lines of one order, shipped now or later, with its tracking. */
+export interface ShipmentInput {
+  order_id: string;
+  shipment_lines: { order_line_id: string; quantity: number }[];
+  tracking?: TrackingInfo & { tracking_url?: string };
+  shipped?: boolean;
+}
+
+export interface ShipmentsResult {
+  shipment_success: { id: string; order_id: string }[];
+  shipment_errors: { order_id?: string; message?: string }[];
+}
+
+/** An OF21 offer, reduced to what the stock comparison needs. */
+export interface OfferQuantity {
+  shopSku: string;
+  quantity: number;
+}
+
+/** ST01 takes at most 1000 shipments per call. */
+export const ST01_MAX_SHIPMENTS = 1000;
+/** OF21 offset page size (General Notes, "Pagination": max ≤ 100). */
+export const OF21_PAGE_SIZE = 100;
 
 export interface MiraklClient {
   /** OR11, one page. */
@@ -58,6 +118,24 @@ export interface MiraklClient {
   pageOrders(query?: PagedOrdersQuery): AsyncGenerator<OrdersPage, void, undefined>;
   /** OR11 by `order_ids`, 100 ids per call; returns the raw orders found (unknown ids are simply absent). */
   ordersByIds(ids: readonly string[]): Promise<unknown[]>;
+  /** OR21: accept or refuse every line of a WAITING_ACCEPTANCE order. */
+  acceptOrder(orderId: string, lines: readonly LineDecision[]): Promise<void>;
+  /** OR23: carrier and tracking number of an order. */
+  updateTracking(orderId: string, tracking: TrackingInfo): Promise<void>;
+  /** OR24: confirms the shipment of a SHIPPING order. */
+  shipOrder(orderId: string): Promise<void>;
+  /** ST01: multi-shipment (only on platforms that enable it), at most ST01_MAX_SHIPMENTS per call. */
+  createShipments(shipments: readonly ShipmentInput[]): Promise<ShipmentsResult>;
+  /** SH21: the carriers the operator registered. */
+  listCarriers(): Promise<MiraklCarrier[]>;
+  /** STO01: one stock-only CSV import; returns the import id. Sent once, never retried (once-per-minute contract). */
+  importStock(csv: string): Promise<string>;
+  /** STO02. */
+  stockImportStatus(importId: string): Promise<StockImportStatus>;
+  /** STO03: the CSV error report of an import. */
+  stockImportErrorReport(importId: string): Promise<string>;
+  /** OF21 over offset pages: the quantity Mirakl holds per offer (for an operator's comparison, not for sync). */
+  offerQuantities(): Promise<OfferQuantity[]>;
 }
 
 type Method = 'GET' | 'POST' | 'PUT';
@@ -110,21 +188,16 @@ function parseOrdersPage(response: HttpResponse): OrdersPage {
   if (result.success) return result.data;
   // Paths and zod's type messages only: the body itself may hold buyer data.
   const detail = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-  throw new HttpError({
-    operation: 'OR11',
-    kind: 'invalid-response',
-    status: response.status,
-    retryable: false,
-    attempts: response.attempts,
-    detail: `expected {"orders":[…]}; ${detail}`,
-  });
+  throw invalid('OR11', response, `expected {"orders":[…]}; ${detail}`);
 }
 
 export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
   if (!options.apiKey) throw new Error('Mirakl API key is empty');
   // A trailing slash keeps any path prefix of the base URL (e.g. a sandbox mounted under /mirakl/debenhams).
   const base = new URL(options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`);
-  const http = createHttpClient({
+  const http =
+    options.http ??
+    createHttpClient({
     timeoutMs: options.timeoutMs,
     retry: options.retry,
     fetch: options.fetch,
@@ -139,7 +212,7 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
     operation: string,
     method: Method,
     path: string,
-    request: { query?: QueryParams; body?: unknown } = {},
+    request: { query?: QueryParams; body?: unknown; form?: FormData; retry?: Partial<RetryPolicy> } = {},
   ): Promise<HttpResponse> {
     return http.request({
       operation,
@@ -148,8 +221,15 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
       query: { ...request.query, ...shopQuery },
       headers,
       json: request.body,
+      // fetch sets the multipart boundary itself when the body is FormData.
+      body: request.form,
+      retry: request.retry,
     });
   }
+
+  const orderPath = (orderId: string, action: string) => `/api/orders/${encodeURIComponent(orderId)}/${action}`;
+  const importPath = (importId: string, action: string) =>
+    `/api/offers/stock/imports/${encodeURIComponent(importId)}/${action}`;
 
   async function listOrders(query: OrdersQuery = {}): Promise<OrdersPage> {
     return parseOrdersPage(await call('OR11', 'GET', '/api/orders', { query: or11Query(query) }));
@@ -176,5 +256,98 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
     return orders;
   }
 
-  return { listOrders, pageOrders, ordersByIds };
+  async function acceptOrder(orderId: string, lines: readonly LineDecision[]): Promise<void> {
+    if (lines.length === 0) throw new RangeError('OR21 needs a decision for every line');
+    await call('OR21', 'PUT', orderPath(orderId, 'accept'), { body: { order_lines: lines } });
+  }
+
+  async function updateTracking(orderId: string, tracking: TrackingInfo): Promise<void> {
+    if (!tracking.carrier_code && !tracking.carrier_name) throw new RangeError('OR23 needs carrier_code or carrier_name');
+    await call('OR23', 'PUT', orderPath(orderId, 'tracking'), { body: tracking });
+  }
+
+  async function shipOrder(orderId: string): Promise<void> {
+    await call('OR24', 'PUT', orderPath(orderId, 'ship'));
+  }
+
+  async function createShipments(shipments: readonly ShipmentInput[]): Promise<ShipmentsResult> {
+    if (shipments.length === 0 || shipments.length > ST01_MAX_SHIPMENTS) {
+      throw new RangeError(`ST01 takes 1 to ${ST01_MAX_SHIPMENTS} shipments`);
+    }
+    const response = await call('ST01', 'POST', '/api/shipments', { body: { shipments } });
+    const body = response.json as Partial<ShipmentsResult> | undefined;
+    return { shipment_success: body?.shipment_success ?? [], shipment_errors: body?.shipment_errors ?? [] };
+  }
+
+  async function listCarriers(): Promise<MiraklCarrier[]> {
+    const response = await call('SH21', 'GET', '/api/shipping/carriers');
+    const carriers = (response.json as { carriers?: unknown } | undefined)?.carriers;
+    if (!Array.isArray(carriers)) throw invalid('SH21', response, 'expected {"carriers":[…]}');
+    return carriers.filter(
+      (c): c is MiraklCarrier => typeof c?.code === 'string' && c.code !== '' && typeof c.label === 'string',
+    );
+  }
+
+  async function importStock(csv: string): Promise<string> {
+    const form = new FormData();
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'stock.csv');
+    const response = await call('STO01', 'POST', '/api/offers/stock/imports', { form, retry: { maxAttempts: 1 } });
+    const importId = (response.json as { import_id?: unknown } | undefined)?.import_id;
+    // Some instances serialise the id as a number; it is an identifier either way.
+    if (typeof importId !== 'string' && typeof importId !== 'number') {
+      throw invalid('STO01', response, 'expected {"import_id":…}');
+    }
+    return String(importId);
+  }
+
+  async function stockImportStatus(importId: string): Promise<StockImportStatus> {
+    const response = await call('STO02', 'GET', importPath(importId, 'status'));
+    const body = response.json as Partial<StockImportStatus> | undefined;
+    if (typeof body?.status !== 'string') throw invalid('STO02', response, 'expected {"status":…}');
+    return { ...body, import_id: String(body.import_id ?? importId), status: body.status, has_error_report: body.has_error_report === true };
+  }
+
+  async function stockImportErrorReport(importId: string): Promise<string> {
+    return (await call('STO03', 'GET', importPath(importId, 'error_report'))).text;
+  }
+
+  async function offerQuantities(): Promise<OfferQuantity[]> {
+    const offers: OfferQuantity[] = [];
+    for (let offset = 0; ; ) {
+      const response = await call('OF21', 'GET', '/api/offers', { query: { max: OF21_PAGE_SIZE, offset } });
+      const body = response.json as { offers?: { shop_sku?: unknown; quantity?: unknown }[]; total_count?: number } | undefined;
+      if (!Array.isArray(body?.offers)) throw invalid('OF21', response, 'expected {"offers":[…]}');
+      for (const offer of body.offers) {
+        if (typeof offer.shop_sku === 'string') offers.push({ shopSku: offer.shop_sku, quantity: Number(offer.quantity ?? 0) });
+      }
+      offset += body.offers.length;
+      if (body.offers.length < OF21_PAGE_SIZE || (body.total_count !== undefined && offset >= body.total_count)) return offers;
+    }
+  }
+
+  return {
+    listOrders,
+    pageOrders,
+    ordersByIds,
+    acceptOrder,
+    updateTracking,
+    shipOrder,
+    createShipments,
+    listCarriers,
+    importStock,
+    stockImportStatus,
+    stockImportErrorReport,
+    offerQuantities,
+  };
+}
+
+function invalid(operation: string, response: HttpResponse, detail: string): HttpError {
+  return new HttpError({
+    operation,
+    kind: 'invalid-response',
+    status: response.status,
+    retryable: false,
+    attempts: response.attempts,
+    detail,
+  });
 }
