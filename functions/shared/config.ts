@@ -63,6 +63,12 @@ const MarketplaceSchema = z
       .strict()
       .default({ mode: 'auto', whenOutOfStock: 'leave', windowHours: 72, alarmMarginHours: 12 }),
     stockBuffer: z.number().int().min(0).default(0),
+    /** Minutes between scheduled stock runs (push of pending changes, STO02/STO03 follow-up); STO01 allows 1. */
+    stockPushMinutes: z.number().int().min(1).max(1440).default(5),
+    /** Seeds the carrier map: warehouse/SFCC carrier name → Mirakl carrier code (SH21); checked before the table. */
+    carrierMap: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** The operator enabled multi-shipment (PC01 `features.shipment.multi_shipment`): dispatch uses ST01. */
+    multiShipment: z.boolean().default(false),
   })
   .strict()
   .superRefine((mp, ctx) => {

@@ -173,7 +173,8 @@ export const detailSchemas = {
     carrier: z.string().min(1),
     trackingNumber: z.string().min(1),
     trackingUrl: z.string().nullable(),
-    lines: z.array(z.object({ lineId: z.string(), quantity: z.number().int().positive() })),
+    /** The Mirakl order lines in this parcel (ST01 needs at least one). */
+    lines: z.array(z.object({ lineId: z.string().min(1), quantity: z.number().int().positive() })).min(1),
   }),
 } as const satisfies Record<DetailType, z.ZodType>;
 
@@ -234,4 +235,7 @@ export const eventIds = {
   /** Per-line product events downstream (e.g. Klaviyo "Ordered Product"). */
   line: (mp: string, orderId: string, lineId: string) => `${mp}:${orderId}:line:${lineId}`,
   buyerIdentity: (mp: string, customerId: string) => `mirakl:${mp}:${customerId}`,
+  /** SFCC facts: one per shipment, one per stock change notification (its id from SFCC). */
+  shipmentDispatched: (mp: string, orderId: string, shipmentId: string) => `${mp}:${orderId}:dispatched:${shipmentId}`,
+  stockChanged: (mp: string, changeId: string) => `${mp}:stock-changed:${changeId}`,
 };
