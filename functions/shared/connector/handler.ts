@@ -52,8 +52,8 @@ export function connectorHandler(
   function build(): BatchHandler {
     const config = resolveConfig();
     const settings = config.connectors[name];
-    if (!settings?.secretName) throw new Error(`connectors.${name}.secretName is not configured`);
-    const secretName = settings.secretName;
+    // The Mirakl return path has no secret of its own: it uses each marketplace's key.
+    const secretName = settings?.secretName;
     // Powertools marshals its own items: it gets the plain client, the exception store the document client.
     const dynamo = new DynamoDBClient({});
     const maxReceiveCount = Number(process.env[MAX_RECEIVE_COUNT_ENV] ?? DEFAULT_MAX_RECEIVE_COUNT);
@@ -62,7 +62,10 @@ export function connectorHandler(
       connector: create({
         config,
         http: createHttpClient({ ...options.http, onAttempt: rateLimitObserver(metrics) }),
-        secret: (field) => readSecretField(secretName, field),
+        secret: (field) =>
+          secretName
+            ? readSecretField(secretName, field)
+            : Promise.reject(new Error(`connectors.${name}.secretName is not configured`)),
       }),
       persistenceStore: new DynamoDBPersistenceLayer({
         tableName: tableName(TABLES.idempotency),
