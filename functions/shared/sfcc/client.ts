@@ -1,0 +1,102 @@
+/**
+ * The SCAPI Orders calls MarketBridge makes, through the shared HTTP layer (429/5xx/timeouts retried there) with the
+ * right token for each endpoint: createOrders takes only a SLAS TSOB token, getOrder and the status endpoints only
+ * an Account Manager token. A 401 renews the token once (it may have been revoked before its expiry).
+ */
+import type { SfccConfig } from '../config';
+import { PermanentError } from '../connector/failures';
+import { HttpError, type HttpClient, type HttpRequest, type HttpResponse } from '../http';
+import { type SfccTokens, type TokenKind, sfccHosts } from './auth';
+import { type CreateOrderRequest, ErrorResponseSchema, OrderSchema, type ScapiOrder } from './scapi';
+
+/** The SCAPI problem type (`…/errors/invalid-order-total`): names the rule without echoing the values sent. */
+export function problemType(error: HttpError): string | undefined {
+  try {
+    const parsed = ErrorResponseSchema.safeParse(JSON.parse(error.bodySnippet ?? ''));
+    return parsed.success ? parsed.data.type.split('/').pop() : undefined;
+  } catch {
+    // A truncated or non-JSON body: the status alone must do.
+    return undefined;
+  }
+}
+
+/** Sends `request` with a bearer token of `kind`, renewing it once on 401. */
+export async function withToken(
+  http: HttpClient,
+  tokens: SfccTokens,
+  kind: TokenKind,
+  request: HttpRequest,
+): Promise<HttpResponse> {
+  for (let attempt = 1; ; attempt += 1) {
+    const token = await tokens.get(kind);
+    try {
+      return await http.request({ ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } });
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 401 && attempt === 1) {
+        tokens.invalidate(kind, token);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+export interface SfccOrdersClient {
+  createOrder(body: CreateOrderRequest): Promise<void>;
+  /** Undefined when no order has this number. */
+  getOrder(orderNo: string): Promise<ScapiOrder | undefined>;
+  updateAttributes(orderNo: string, attributes: Record<string, unknown>): Promise<void>;
+  setStatus(orderNo: string, status: 'cancelled'): Promise<void>;
+  setExternalStatus(orderNo: string, status: string): Promise<void>;
+}
+
+export function createSfccOrdersClient(deps: { sfcc: SfccConfig; http: HttpClient; tokens: SfccTokens }): SfccOrdersClient {
+  const { sfcc, http, tokens } = deps;
+  const base = sfccHosts(sfcc).orders;
+  const query = { siteId: sfcc.siteId };
+  const orderUrl = (orderNo: string) => `${base}/${encodeURIComponent(orderNo)}`;
+
+  /** A rejected write is permanent; its problem type tells what to fix. */
+  async function write(kind: TokenKind, request: HttpRequest): Promise<void> {
+    try {
+      await withToken(http, tokens, kind, request);
+    } catch (error) {
+      if (error instanceof HttpError && !error.retryable) {
+        const type = problemType(error);
+        throw new PermanentError(type ? `${error.message}: ${type}` : error.message, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  return {
+    createOrder: (body) =>
+      write('slas', { operation: 'sfcc.createOrders', method: 'POST', url: base, query, json: body }),
+    async getOrder(orderNo) {
+      try {
+        const response = await withToken(http, tokens, 'am', {
+          operation: 'sfcc.getOrder',
+          method: 'GET',
+          url: orderUrl(orderNo),
+          query,
+        });
+        return OrderSchema.parse(response.json);
+      } catch (error) {
+        if (error instanceof HttpError && error.status === 404) return undefined;
+        throw error;
+      }
+    },
+    updateAttributes: (orderNo, attributes) =>
+      write('am', { operation: 'sfcc.updateOrder', method: 'PATCH', url: orderUrl(orderNo), query, json: attributes }),
+    setStatus: (orderNo, status) =>
+      write('am', { operation: 'sfcc.updateOrderStatus', method: 'PUT', url: `${orderUrl(orderNo)}/status`, query, json: { status } }),
+    setExternalStatus: (orderNo, status) =>
+      write('am', {
+        operation: 'sfcc.updateOrderExternalStatus',
+        method: 'PUT',
+        url: `${orderUrl(orderNo)}/external-status`,
+        query,
+        json: { status },
+      }),
+  };
+}

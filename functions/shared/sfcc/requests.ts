@@ -1,0 +1,114 @@
+/**
+ * The SFCC writes a business event causes, pure: createOrders for a confirmed order; for a refund or cancellation,
+ * the finance attributes (updateOrder) and the statuses. The connector executes them; `plan` prints them as
+ * requests (token masked), so what `plan` shows is what is sent.
+ */
+import type { Config, SfccConfig } from '../config';
+import type { BusinessEvent } from '../events';
+import { sfccHosts } from './auth';
+import {
+  type Adjustment,
+  adjustedAttributes,
+  adjustmentOf,
+  createOrderBody,
+  externalStatusAfter,
+  orderNoFor,
+  statusAfter,
+} from './mapping';
+import type { CreateOrderRequest } from './scapi';
+
+export const SFCC = 'sfcc';
+
+export type SfccWrite =
+  | { op: 'createOrders'; orderNo: string; body: CreateOrderRequest }
+  | { op: 'updateOrder'; orderNo: string; body: Record<string, string | number> }
+  | { op: 'updateOrderStatus'; orderNo: string; body: { status: 'cancelled' } }
+  | { op: 'updateOrderExternalStatus'; orderNo: string; body: { status: string } };
+
+export interface SfccWriteContext {
+  /** Offer SKU → SFCC product id, for confirmed orders. */
+  products?: ReadonlyMap<string, string>;
+  /** Adjustments the SFCC order already carries, for refunds and cancellations. */
+  applied?: readonly Adjustment[];
+}
+
+export function sfccSettings(config: Config): SfccConfig {
+  if (!config.sfcc) throw new Error('the sfcc configuration block is missing');
+  return config.sfcc;
+}
+
+/** The writes for one event; an adjustment already applied yields only the (idempotent) status writes. */
+export function sfccWritesFor(event: BusinessEvent, sfcc: SfccConfig, context: SfccWriteContext = {}): SfccWrite[] {
+  const marketplace = event.detail.marketplace;
+  switch (event.detailType) {
+    case 'Order Confirmed': {
+      const body = createOrderBody(marketplace, event.detail.order, context.products ?? new Map(), sfcc);
+      return [{ op: 'createOrders', orderNo: body.orderNo as string, body }];
+    }
+    case 'Order Refunded':
+    case 'Order Cancelled': {
+      const order = event.detail.order;
+      const orderNo = orderNoFor(marketplace, order.orderId);
+      const applied = context.applied ?? [];
+      const adjustment = adjustmentOf(event.detailType, event.detail, applied);
+      const known = applied.some((a) => a.id === adjustment.id);
+      const after = known ? applied : [...applied, adjustment];
+      const writes: SfccWrite[] = known
+        ? []
+        : [{ op: 'updateOrder', orderNo, body: adjustedAttributes(order, after, sfcc.attributes) }];
+      writes.push({ op: 'updateOrderExternalStatus', orderNo, body: { status: externalStatusAfter(order, after) } });
+      const status = statusAfter(adjustment);
+      if (status) writes.push({ op: 'updateOrderStatus', orderNo, body: { status } });
+      return writes;
+    }
+    default:
+      return [];
+  }
+}
+
+export interface PlannedRequest {
+  connector: typeof SFCC;
+  method: 'POST' | 'PATCH' | 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+const MASKED_TOKEN = 'Bearer ***';
+
+/** The HTTP request of a write, as `plan` prints it. */
+export function plannedRequest(write: SfccWrite, sfcc: SfccConfig): PlannedRequest {
+  const base = sfccHosts(sfcc).orders;
+  const site = `siteId=${encodeURIComponent(sfcc.siteId)}`;
+  const order = `${base}/${encodeURIComponent(write.orderNo)}`;
+  const [method, url] =
+    write.op === 'createOrders'
+      ? (['POST', `${base}?${site}`] as const)
+      : write.op === 'updateOrder'
+        ? (['PATCH', `${order}?${site}`] as const)
+        : write.op === 'updateOrderStatus'
+          ? (['PUT', `${order}/status?${site}`] as const)
+          : (['PUT', `${order}/external-status?${site}`] as const);
+  return {
+    connector: SFCC,
+    method,
+    url,
+    headers: { authorization: MASKED_TOKEN, 'content-type': 'application/json' },
+    body: write.body,
+  };
+}
+
+/**
+ * The SFCC requests one business event causes, as `plan` prints them. Throws UnmappedSkuError (a PermanentError
+ * of type `sku.unmapped`) when a confirmed order has lines `products` does not map. Refunds and cancellations are
+ * planned as the first adjustment the SFCC order sees; the connector reads the order's adjustments first.
+ */
+export function sfccRequestsFor(
+  event: BusinessEvent,
+  config: Config,
+  options: { products?: ReadonlyMap<string, string> } = {},
+): PlannedRequest[] {
+  if (!config.sfcc) return [];
+  const sfcc = config.sfcc;
+  return sfccWritesFor(event, sfcc, { products: options.products }).map((write) => plannedRequest(write, sfcc));
+}

@@ -1,0 +1,537 @@
+/**
+ * A local Salesforce B2C Commerce for `npm start`, the tests and the benchmark: one loopback origin serving
+ * - Account Manager client credentials (`/dwsso/oauth2/access_token`) and the SLAS trusted-system token, both
+ *   checking the client's Basic credentials and issuing tokens that expire;
+ * - SCAPI Orders: createOrders (TSOB token only; body validated, totals summed as the platform sums them, a taken
+ *   order number refused), getOrder, updateOrder (custom attributes), status and external status (AM token);
+ * - OCAPI Data API inventory records (one, or a list page of at most 200).
+ * Request bodies are validated with MarketBridge's own schemas of the vendor documents (functions/shared/sfcc/scapi),
+ * so the sandbox works on a clone without the vendor files; contract tests check schemas and responses against them.
+ * Faults (429 with Retry-After, 5xx, timeouts, lost acknowledgements) are injected per route. It never logs.
+ *
+ * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with an `SfccFault`.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ZodType } from 'zod';
+import { OCAPI_VERSION } from '../../../functions/shared/sfcc/auth';
+import {
+  CreateOrderRequestSchema,
+  OrderExternalStatusUpdateSchema,
+  OrderStatusUpdateSchema,
+  OrderUpdateSchema,
+} from '../../../functions/shared/sfcc/scapi';
+import { closeServer, readBody } from '../../aws/protocol';
+import { ScapiProblem, SfccStore, type StoredOrder } from './store';
+
+export { SfccStore, type StoredOrder } from './store';
+
+export const DEFAULT_SFCC_SANDBOX_PORT = 4030;
+export const SFCC_SANDBOX_ORGANIZATION = 'f_ecom_mkbr_s01';
+export const SFCC_SANDBOX_SITE = 'RefArch';
+export const SFCC_SANDBOX_CREDENTIALS = {
+  amClientId: 'sandbox-am-client',
+  amClientSecret: 'sandboxAmSecret0123456789',
+  slasClientId: 'sandbox-slas-client',
+  slasClientSecret: 'sandboxSlasSecret0123456789',
+} as const;
+export type SfccCredentials = { -readonly [K in keyof typeof SFCC_SANDBOX_CREDENTIALS]: string };
+
+/** Admin API payload ceiling (5 MB → 413). */
+const MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** OCAPI list resources page at most 200 records. */
+const MAX_PAGE = 200;
+
+export type SfccRoute =
+  | 'amToken'
+  | 'slasToken'
+  | 'createOrders'
+  | 'getOrder'
+  | 'updateOrder'
+  | 'updateOrderStatus'
+  | 'updateOrderExternalStatus'
+  | 'getInventoryRecord'
+  | 'listInventoryRecords';
+
+export type SfccFault =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: SfccRoute }
+  /** Never answers; with `afterEffect` the request is applied first (the write happened, its answer is lost). */
+  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: SfccRoute };
+
+export interface SfccReceivedRequest {
+  method: string;
+  path: string;
+  route: SfccRoute | undefined;
+  status: number;
+  /** Parsed JSON or form body, for tests (the sandbox never logs it). */
+  body: unknown;
+  at: number;
+}
+
+export interface SfccSandboxOptions {
+  /** 0 picks a free port (the default); `npm start` uses DEFAULT_SFCC_SANDBOX_PORT. */
+  port?: number;
+  organizationId?: string;
+  siteIds?: string[];
+  credentials?: SfccCredentials;
+  /** Lifetime of issued tokens; Account Manager says 1799 s, SLAS 1800 s. */
+  tokenLifetimeSeconds?: { am?: number; slas?: number };
+  now?: () => number;
+}
+
+export interface SfccSandbox {
+  url: string;
+  store: SfccStore;
+  requests: SfccReceivedRequest[];
+  inject(fault: SfccFault): void;
+  /** Forgets orders, inventory, tokens, requests and faults. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type TokenKind = 'am' | 'slas';
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+type Auth = { kind: 'scapi'; accepts: readonly TokenKind[] } | { kind: 'ocapi' } | { kind: 'token'; token: TokenKind };
+interface Route {
+  name: SfccRoute;
+  method: string;
+  path: RegExp;
+  auth: Auth;
+}
+
+const ORG = '([^/]+)';
+const ROUTES: Route[] = [
+  { name: 'amToken', method: 'POST', path: /^\/dwsso\/oauth2\/access_token$/, auth: { kind: 'token', token: 'am' } },
+  {
+    name: 'slasToken',
+    method: 'POST',
+    path: new RegExp(`^/shopper/auth/v1/organizations/${ORG}/oauth2/trusted-system/token$`),
+    auth: { kind: 'token', token: 'slas' },
+  },
+  { name: 'createOrders', method: 'POST', path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders$`), auth: { kind: 'scapi', accepts: ['slas'] } },
+  { name: 'getOrder', method: 'GET', path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)$`), auth: { kind: 'scapi', accepts: ['am'] } },
+  {
+    name: 'updateOrder',
+    method: 'PATCH',
+    path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)$`),
+    auth: { kind: 'scapi', accepts: ['am', 'slas'] },
+  },
+  {
+    name: 'updateOrderStatus',
+    method: 'PUT',
+    path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)/status$`),
+    auth: { kind: 'scapi', accepts: ['am'] },
+  },
+  {
+    name: 'updateOrderExternalStatus',
+    method: 'PUT',
+    path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)/external-status$`),
+    auth: { kind: 'scapi', accepts: ['am'] },
+  },
+  {
+    name: 'getInventoryRecord',
+    method: 'GET',
+    path: new RegExp(`^/s/-/dw/data/${OCAPI_VERSION}/inventory_lists/([^/]+)/product_inventory_records/([^/]+)$`),
+    auth: { kind: 'ocapi' },
+  },
+  {
+    name: 'listInventoryRecords',
+    method: 'GET',
+    path: new RegExp(`^/s/-/dw/data/${OCAPI_VERSION}/inventory_lists/([^/]+)/product_inventory_records$`),
+    auth: { kind: 'ocapi' },
+  },
+];
+
+/** An OAuth error of the token endpoints (`{ error, error_description }`). */
+class OAuthProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+  ) {
+    super(error);
+  }
+}
+
+/** An OCAPI fault document. */
+class OcapiFault extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const problem = (status: number, type: string, title: string, detail: string) => new ScapiProblem(status, type, title, detail);
+
+/** Zod issues as a detail naming fields only (bodies hold buyer data). */
+function validated<T>(schema: ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const where = result.error.issues.slice(0, 5).map((i) => `'$.${i.path.join('.')}': ${i.message}`);
+  throw problem(400, 'bad-request', 'Bad Request', `Request body is invalid: ${where.join('; ')}`);
+}
+
+export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promise<SfccSandbox> {
+  const now = options.now ?? Date.now;
+  const organizationId = options.organizationId ?? SFCC_SANDBOX_ORGANIZATION;
+  const siteIds = new Set(options.siteIds ?? [SFCC_SANDBOX_SITE]);
+  const credentials = options.credentials ?? { ...SFCC_SANDBOX_CREDENTIALS };
+  const lifetimes = { am: options.tokenLifetimeSeconds?.am ?? 1799, slas: options.tokenLifetimeSeconds?.slas ?? 1800 };
+  const store = new SfccStore(() => new Date(now()));
+  const tokens = new Map<string, { kind: TokenKind; expiresAt: number }>();
+  const requests: SfccReceivedRequest[] = [];
+  let faults: (SfccFault & { remaining: number })[] = [];
+  const hanging = new Set<ServerResponse>();
+
+  function takeFault(route: SfccRoute): SfccFault | undefined {
+    const fault = faults.find((f) => !f.route || f.route === route);
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
+    return fault;
+  }
+
+  function issue(kind: TokenKind): { token: string; expiresIn: number } {
+    const token = randomBytes(24).toString('base64url');
+    tokens.set(token, { kind, expiresAt: now() + lifetimes[kind] * 1000 });
+    return { token, expiresIn: lifetimes[kind] };
+  }
+
+  function basicCredentials(request: IncomingMessage): [string, string] {
+    const match = /^Basic (\S+)$/.exec(request.headers.authorization ?? '');
+    const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new OAuthProblem(401, 'invalid_client');
+    return [decoded.slice(0, colon), decoded.slice(colon + 1)];
+  }
+
+  function form(request: IncomingMessage, raw: Buffer): URLSearchParams {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) {
+      throw new OAuthProblem(400, 'invalid_request');
+    }
+    return new URLSearchParams(raw.toString('utf8'));
+  }
+
+  function tokenReply(kind: TokenKind, request: IncomingMessage, raw: Buffer, org: string | undefined): Reply {
+    const params = form(request, raw);
+    const [id, secret] = basicCredentials(request);
+    if (kind === 'am') {
+      if (id !== credentials.amClientId || secret !== credentials.amClientSecret) throw new OAuthProblem(401, 'invalid_client');
+      if (params.get('grant_type') !== 'client_credentials') throw new OAuthProblem(400, 'unsupported_grant_type');
+      const scope = params.get('scope') ?? '';
+      // SCAPI admin tokens need the tenant scope besides the API family's.
+      if (!scope.split(' ').includes(`SALESFORCE_COMMERCE_API:${organizationId.replace(/^f_ecom_/, '')}`)) {
+        throw new OAuthProblem(400, 'invalid_scope');
+      }
+      const { token, expiresIn } = issue('am');
+      return { status: 200, body: { access_token: token, scope, token_type: 'Bearer', expires_in: expiresIn } };
+    }
+    if (org !== organizationId) throw new OAuthProblem(400, 'invalid_request');
+    if (id !== credentials.slasClientId || secret !== credentials.slasClientSecret) throw new OAuthProblem(401, 'invalid_client');
+    // TrustedSystemTokenRequest: required fields and their enums.
+    const required = ['channel_id', 'client_id', 'grant_type', 'hint', 'idp_origin', 'login_id'];
+    if (required.some((field) => !params.get(field))) throw new OAuthProblem(400, 'invalid_request');
+    if (params.get('grant_type') !== 'client_credentials' || params.get('hint') !== 'ts_ext_on_behalf_of') {
+      throw new OAuthProblem(400, 'invalid_grant');
+    }
+    if (params.get('client_id') !== id || !siteIds.has(params.get('channel_id') as string)) {
+      throw new OAuthProblem(400, 'invalid_request');
+    }
+    if ((params.get('login_id') as string).length > 128) throw new OAuthProblem(400, 'invalid_request');
+    const { token, expiresIn } = issue('slas');
+    return {
+      status: 200,
+      body: {
+        access_token: token,
+        id_token: '',
+        refresh_token: randomBytes(16).toString('base64url'),
+        expires_in: expiresIn,
+        refresh_token_expires_in: 7_776_000,
+        token_type: 'Bearer',
+        usid: randomBytes(16).toString('hex'),
+        customer_id: 'guest',
+        enc_user_id: randomBytes(16).toString('hex'),
+        idp_access_token: '',
+      },
+    };
+  }
+
+  function bearer(request: IncomingMessage): TokenKind | undefined {
+    const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+    const token = match ? tokens.get(match[1] as string) : undefined;
+    if (!token || token.expiresAt <= now()) return undefined;
+    return token.kind;
+  }
+
+  function orderResponse(order: StoredOrder) {
+    const r = order.request;
+    const shipmentNo = (i: number) => `${r.orderNo}-${i + 1}`;
+    return {
+      orderNo: r.orderNo,
+      siteId: order.siteId,
+      status: order.status,
+      ...(order.externalStatus ? { externalOrderStatus: order.externalStatus } : {}),
+      exportStatus: 'ready',
+      paymentStatus: r.paymentStatus ?? 'not_paid',
+      shippingStatus: 'not_shipped',
+      confirmationStatus: 'confirmed',
+      channelType: r.channelType,
+      currency: r.currency,
+      creationDate: order.creationDate,
+      lastModified: order.lastModified,
+      ...(r.customerLocale ? { customerLocale: r.customerLocale } : {}),
+      customerInfo: {
+        guest: true,
+        customerName: [r.billingAddress.firstName, r.billingAddress.lastName].filter(Boolean).join(' '),
+      },
+      billingAddress: r.billingAddress,
+      productItems: r.productItems.map((item, i) => ({
+        itemId: `${r.orderNo}-item-${i + 1}`,
+        position: i + 1,
+        productId: item.productId,
+        ...(item.productName ? { productName: item.productName } : {}),
+        quantity: item.quantity,
+        basePrice: item.basePrice,
+        grossPrice: item.grossPrice,
+        netPrice: item.netPrice,
+        tax: item.tax,
+        taxRate: 0,
+        shipmentId: item.shipmentId,
+        ...Object.fromEntries(Object.entries(item).filter(([key]) => key.startsWith('c_'))),
+      })),
+      shipments: r.shipments.map((s, i) => ({
+        shipmentId: s.shipmentId,
+        shipmentNo: shipmentNo(i),
+        shippingMethod: { id: s.shippingMethod },
+        shippingAddress: s.shippingAddress,
+        shippingStatus: 'not_shipped',
+        shippingTotal: s.shippingTotal,
+        taxTotal: s.taxTotal,
+        shipmentTotal: s.shippingTotal,
+      })),
+      orderTotal: r.orderTotal,
+      taxTotal: r.taxTotal,
+      ...order.custom,
+    };
+  }
+
+  function inventoryRecord(listId: string, record: { productId: string; allocation: number; turnover: number; perpetual: boolean }) {
+    return {
+      _type: 'product_inventory_record',
+      product_id: record.productId,
+      inventory_list_id: listId,
+      allocation: { amount: record.allocation },
+      ats: Math.max(0, record.allocation - record.turnover),
+      stock_level: record.allocation - record.turnover,
+      inventory_turnover: record.turnover,
+      perpetual_flag: record.perpetual,
+    };
+  }
+
+  function apply(route: SfccRoute, params: string[], url: URL, request: IncomingMessage, raw: Buffer): Reply {
+    if (route === 'amToken') return tokenReply('am', request, raw, undefined);
+    if (route === 'slasToken') return tokenReply('slas', request, raw, params[0]);
+    if (route === 'getInventoryRecord' || route === 'listInventoryRecords') {
+      const listId = decodeURIComponent(params[0] as string);
+      const list = store.inventory.get(listId);
+      if (!list) throw new OcapiFault(404, 'InventoryListNotFoundException', `No inventory list with ID '${listId}' was found.`);
+      if (route === 'getInventoryRecord') {
+        const productId = decodeURIComponent(params[1] as string);
+        const record = list.get(productId);
+        if (!record) {
+          throw new OcapiFault(404, 'ProductInventoryRecordNotFoundException', `No inventory record for product '${productId}' was found.`);
+        }
+        return { status: 200, body: { _v: '25.6', ...inventoryRecord(listId, record) } };
+      }
+      const start = Number(url.searchParams.get('start') ?? 0);
+      const count = Number(url.searchParams.get('count') ?? 25);
+      if (!Number.isInteger(start) || start < 0 || !Number.isInteger(count) || count < 1 || count > MAX_PAGE) {
+        throw new OcapiFault(400, 'InvalidParameterException', `start must be ≥ 0 and count between 1 and ${MAX_PAGE}.`);
+      }
+      const records = [...list.values()].sort((a, b) => a.productId.localeCompare(b.productId));
+      const data = records.slice(start, start + count).map((r) => inventoryRecord(listId, r));
+      const next = start + data.length < records.length ? { next: `${url.pathname}?start=${start + count}&count=${count}` } : {};
+      return { status: 200, body: { _v: '25.6', count: data.length, data, start, total: records.length, ...next } };
+    }
+
+    const org = params[0];
+    if (org !== organizationId) {
+      throw problem(404, 'not-found', 'Not Found', `Organization '${org}' is not served by this sandbox.`);
+    }
+    const siteId = url.searchParams.get('siteId') ?? '';
+    if (!siteIds.has(siteId)) throw problem(400, 'bad-request', 'Bad Request', `Unknown or missing siteId '${siteId}'.`);
+    const orderNo = params[1] === undefined ? undefined : decodeURIComponent(params[1]);
+    const json = () => {
+      try {
+        return JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        throw problem(400, 'bad-request', 'Bad Request', 'The request body is not valid JSON.');
+      }
+    };
+    switch (route) {
+      case 'createOrders': {
+        const order = store.createOrder(siteId, validated(CreateOrderRequestSchema, json()));
+        const location = `/checkout/orders/v1/organizations/${organizationId}/orders/${encodeURIComponent(order.request.orderNo as string)}?siteId=${siteId}`;
+        return { status: 201, headers: { location } };
+      }
+      case 'getOrder':
+        return { status: 200, body: orderResponse(store.find(siteId, orderNo as string)) };
+      case 'updateOrder':
+        store.updateCustom(siteId, orderNo as string, validated(OrderUpdateSchema, json()));
+        return { status: 204 };
+      case 'updateOrderStatus':
+        store.setStatus(siteId, orderNo as string, validated(OrderStatusUpdateSchema, json()).status);
+        return { status: 204 };
+      case 'updateOrderExternalStatus':
+        store.setExternalStatus(siteId, orderNo as string, validated(OrderExternalStatusUpdateSchema, json()).status);
+        return { status: 204 };
+    }
+  }
+
+  function handle(request: IncomingMessage, url: URL, raw: Buffer | undefined): Reply | 'hang' {
+    const method = request.method ?? 'GET';
+    const route = ROUTES.find((r) => r.method === method && r.path.test(url.pathname));
+    if (!route) throw problem(404, 'not-found', 'Not Found', `${method} ${url.pathname} is not served by this sandbox.`);
+    if (raw === undefined) throw problem(413, 'payload-too-large', 'Payload Too Large', 'The request body exceeds 5 MB.');
+    if (route.auth.kind !== 'token') {
+      const kind = bearer(request);
+      const accepted = route.auth.kind === 'ocapi' ? kind === 'am' : kind !== undefined && route.auth.accepts.includes(kind);
+      if (!accepted) {
+        if (route.auth.kind === 'ocapi') throw new OcapiFault(401, 'InvalidAccessTokenException', 'The access token is invalid or expired.');
+        throw problem(401, 'unauthorized', 'Unauthorized', 'A valid token of the type this endpoint requires is missing or expired.');
+      }
+    }
+    const fault = takeFault(route.name);
+    if (fault?.kind === 'status') {
+      const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(fault.retryAfterSeconds ?? 1) } : {};
+      const title = fault.status === 429 ? 'Too Many Requests' : 'Service Unavailable';
+      return { status: fault.status, headers, body: problem(fault.status, fault.status === 429 ? 'too-many-requests' : 'service-unavailable', title, title).body() };
+    }
+    if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
+    const reply = apply(route.name, route.path.exec(url.pathname)?.slice(1) ?? [], url, request, raw);
+    return fault?.kind === 'timeout' ? 'hang' : reply;
+  }
+
+  function errorReply(error: unknown): Reply {
+    if (error instanceof ScapiProblem) return { status: error.status, body: error.body() };
+    if (error instanceof OAuthProblem) {
+      return { status: error.status, body: { error: error.error }, headers: { 'content-type': 'application/problem+json' } };
+    }
+    if (error instanceof OcapiFault) return { status: error.status, body: { _v: '25.6', fault: { type: error.type, message: error.message } } };
+    return { status: 500, body: problem(500, 'internal-server-error', 'Internal Server Error', 'Unexpected sandbox error.').body() };
+  }
+
+  function send(response: ServerResponse, reply: Reply): void {
+    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
+    response.writeHead(reply.status, {
+      ...(payload ? { 'content-type': 'application/json' } : {}),
+      'content-length': Buffer.byteLength(payload),
+      ...reply.headers,
+    });
+    response.end(payload);
+  }
+
+  function parsedBody(request: IncomingMessage, raw: Buffer | undefined): unknown {
+    if (!raw || raw.length === 0) return undefined;
+    if (/form-urlencoded/.test(request.headers['content-type'] ?? '')) {
+      return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+    }
+    try {
+      return JSON.parse(raw.toString('utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  const server = createServer(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    const raw = await readBody(request, MAX_BODY_BYTES);
+    if (url.pathname.startsWith('/__sandbox/')) {
+      send(response, control(request.method ?? 'GET', url.pathname, raw ?? Buffer.alloc(0)));
+      return;
+    }
+    let reply: Reply | 'hang';
+    try {
+      reply = handle(request, url, raw);
+    } catch (error) {
+      reply = errorReply(error);
+    }
+    requests.push({
+      method: request.method ?? 'GET',
+      path: url.pathname,
+      route: ROUTES.find((r) => r.method === request.method && r.path.test(url.pathname))?.name,
+      status: reply === 'hang' ? 0 : reply.status,
+      body: parsedBody(request, raw),
+      at: now(),
+    });
+    if (reply === 'hang') {
+      hanging.add(response);
+      response.on('close', () => hanging.delete(response));
+      return;
+    }
+    send(response, reply);
+  });
+
+  function control(method: string, path: string, raw: Buffer): Reply {
+    if (method === 'GET' && path === '/__sandbox/state') {
+      return {
+        status: 200,
+        body: {
+          orders: [...store.orders.values()].map((o) => ({
+            orderNo: o.request.orderNo,
+            siteId: o.siteId,
+            status: o.status,
+            externalStatus: o.externalStatus,
+            custom: o.custom,
+          })),
+          duplicatesRejected: store.duplicatesRejected,
+          requests: requests.map(({ body: _body, ...rest }) => rest),
+          faults,
+        },
+      };
+    }
+    if (method === 'POST' && path === '/__sandbox/faults') {
+      try {
+        inject(JSON.parse(raw.toString('utf8')) as SfccFault);
+        return { status: 204 };
+      } catch (error) {
+        return { status: 400, body: { message: (error as Error).message } };
+      }
+    }
+    return { status: 404, body: { message: 'unknown sandbox control' } };
+  }
+
+  function inject(fault: SfccFault): void {
+    if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error('fault `times` must be a positive integer');
+    faults.push({ ...fault, remaining: fault.times });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    store,
+    requests,
+    inject,
+    reset() {
+      store.clear();
+      tokens.clear();
+      requests.length = 0;
+      faults = [];
+    },
+    async close() {
+      for (const response of hanging) response.destroy();
+      await closeServer(server);
+    },
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * What the SFCC sandbox holds: orders per site (as createOrders stored them, with the statuses and custom attributes
+ * later calls set) and inventory records per list. The rules SCAPI applies live here, so they can be tested without
+ * HTTP: order and tax totals summed as the platform sums them, unique order numbers per site, shipment references,
+ * status transitions.
+ */
+import type { CreateOrderRequest } from '../../../functions/shared/sfcc/scapi';
+
+const ERRORS = 'https://api.commercecloud.salesforce.com/documentation/error/v1/errors';
+
+/** A SCAPI error: RFC 7807 problem details with the status to answer. */
+export class ScapiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    readonly title: string,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+
+  body() {
+    return { type: `${ERRORS}/${this.type}`, title: this.title, detail: this.detail };
+  }
+}
+
+export type StoredStatus = 'created' | 'new' | 'completed' | 'cancelled' | 'failed';
+
+export interface StoredOrder {
+  siteId: string;
+  request: CreateOrderRequest;
+  status: StoredStatus;
+  externalStatus?: string;
+  custom: Record<string, unknown>;
+  creationDate: string;
+  lastModified: string;
+  /** How many updates (PATCH/PUT) it received. */
+  updates: number;
+}
+
+export interface InventoryRecord {
+  productId: string;
+  allocation: number;
+  turnover: number;
+  perpetual: boolean;
+}
+
+/** Amounts compared as the platform does: at two decimals (SCAPI prints totals with two). */
+const cents = (amount: number) => Math.round(amount * 100);
+const format = (minor: number) => (minor / 100).toFixed(2);
+
+function customOf(value: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key.startsWith('c_')));
+}
+
+/**
+ * The platform's sums: orderTotal = Σ items' grossPrice + Σ shipments' total − Σ adjustments' grossPrice; taxTotal
+ * likewise with tax. Our request schema has no price adjustments, so those terms are zero here.
+ */
+export function checkTotals(request: CreateOrderRequest): void {
+  const itemsGross = request.productItems.reduce((n, item) => n + cents(item.grossPrice), 0);
+  const shipping = request.shipments.reduce((n, s) => n + cents(s.shippingTotal), 0);
+  const orderTotal = itemsGross + shipping;
+  if (cents(request.orderTotal) !== orderTotal) {
+    throw new ScapiProblem(
+      400,
+      'invalid-order-total',
+      'Invalid Order Total',
+      `The passed order total '${format(cents(request.orderTotal))}' does not match the calculated order total '${format(orderTotal)}'.`,
+    );
+  }
+  const taxTotal =
+    request.productItems.reduce((n, item) => n + cents(item.tax), 0) + request.shipments.reduce((n, s) => n + cents(s.taxTotal), 0);
+  if (cents(request.taxTotal) !== taxTotal) {
+    throw new ScapiProblem(
+      400,
+      'invalid-tax-total',
+      'Invalid Tax Total',
+      `The passed tax total '${format(cents(request.taxTotal))}' does not match the calculated tax total '${format(taxTotal)}'.`,
+    );
+  }
+}
+
+export class SfccStore {
+  readonly orders = new Map<string, StoredOrder>();
+  readonly inventory = new Map<string, Map<string, InventoryRecord>>();
+  /** createOrders calls refused because the order number was taken. */
+  duplicatesRejected = 0;
+  private generated = 0;
+
+  constructor(private readonly now: () => Date) {}
+
+  private key = (siteId: string, orderNo: string) => `${siteId}\u0000${orderNo}`;
+
+  createOrder(siteId: string, request: CreateOrderRequest): StoredOrder {
+    const shipmentIds = new Set(request.shipments.map((s) => s.shipmentId));
+    const stray = request.productItems.find((item) => !shipmentIds.has(item.shipmentId));
+    if (stray) {
+      throw new ScapiProblem(404, 'not-found', 'Shipment Not Found', `No shipment with ID '${stray.shipmentId}' could be found.`);
+    }
+    checkTotals(request);
+    this.generated += 1;
+    const orderNo = request.orderNo ?? String(this.generated).padStart(8, '0');
+    const key = this.key(siteId, orderNo);
+    if (this.orders.has(key)) {
+      this.duplicatesRejected += 1;
+      // The exact code SFCC uses for a taken order number is not documented; the status (400) is.
+      throw new ScapiProblem(400, 'bad-request', 'Bad Request', `An order with number '${orderNo}' already exists in site '${siteId}'.`);
+    }
+    const at = this.now().toISOString();
+    const order: StoredOrder = {
+      siteId,
+      request: { ...request, orderNo },
+      // "The order is automatically placed after creation."
+      status: 'new',
+      custom: customOf(request),
+      creationDate: at,
+      lastModified: at,
+      updates: 0,
+    };
+    this.orders.set(key, order);
+    return order;
+  }
+
+  find(siteId: string, orderNo: string): StoredOrder {
+    const order = this.orders.get(this.key(siteId, orderNo));
+    if (!order) throw new ScapiProblem(404, 'order-not-found', 'Order Not Found', `No order with number '${orderNo}' was found.`);
+    return order;
+  }
+
+  private touch(order: StoredOrder): void {
+    order.updates += 1;
+    order.lastModified = this.now().toISOString();
+  }
+
+  updateCustom(siteId: string, orderNo: string, attributes: Record<string, unknown>): void {
+    const order = this.find(siteId, orderNo);
+    Object.assign(order.custom, attributes);
+    this.touch(order);
+  }
+
+  /** Placed orders cannot go back to created or failed; a cancelled order cannot be cancelled again. */
+  setStatus(siteId: string, orderNo: string, status: StoredStatus | 'failed_with_reopen'): void {
+    const order = this.find(siteId, orderNo);
+    const placed = order.status !== 'created' && order.status !== 'failed';
+    if ((status === 'created' || status === 'failed' || status === 'failed_with_reopen') && placed) {
+      throw new ScapiProblem(400, 'bad-request', 'Bad Request', `Order '${orderNo}' is placed and cannot be set to '${status}'.`);
+    }
+    if (status === 'cancelled' && order.status === 'cancelled') {
+      throw new ScapiProblem(400, 'bad-request', 'Bad Request', `Order '${orderNo}' is already cancelled.`);
+    }
+    order.status = status === 'failed_with_reopen' ? 'failed' : status;
+    this.touch(order);
+  }
+
+  setExternalStatus(siteId: string, orderNo: string, status: string): void {
+    const order = this.find(siteId, orderNo);
+    order.externalStatus = status;
+    this.touch(order);
+  }
+
+  setInventory(listId: string, productId: string, allocation: number, options: { turnover?: number; perpetual?: boolean } = {}): void {
+    const list = this.inventory.get(listId) ?? new Map<string, InventoryRecord>();
+    this.inventory.set(listId, list);
+    list.set(productId, { productId, allocation, turnover: options.turnover ?? 0, perpetual: options.perpetual ?? false });
+  }
+
+  clear(): void {
+    this.orders.clear();
+    this.inventory.clear();
+    this.duplicatesRejected = 0;
+    this.generated = 0;
+  }
+}
