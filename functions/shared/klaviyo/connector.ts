@@ -21,6 +21,12 @@ import {
   operationOf,
 } from './requests';
 
+/**
+ * Klaviyo acknowledges writes quickly (202). In-process retries stay well inside the function timeout (worst case
+ * 3 × 5 s + 2 × 10 s per call); longer waits are the queue's job: the record fails and SQS redelivers it later.
+ */
+export const KLAVIYO_HTTP = { timeoutMs: 5_000, retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 10_000 } };
+
 /** Headroom under the published limits: other clients of the same Klaviyo account share the quota. */
 export const KLAVIYO_PACE_UTILISATION = 0.95;
 
