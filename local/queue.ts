@@ -358,7 +358,7 @@ export interface ConsumerStats {
   invocations: number;
   /** Invocations that threw or returned an invalid batch response: the whole batch is retried. */
   failedInvocations: number;
-  /** Records reported in batchItemFailures. */
+  /** Records reported in batchItemFailures or part of a failed invocation. */
   failedRecords: number;
   deletedRecords: number;
 }
@@ -431,6 +431,7 @@ export class QueueConsumer {
       failed = this.failedIds(response, messages);
     } catch (error) {
       this.stats.failedInvocations += 1;
+      this.stats.failedRecords += messages.length;
       this.options.onInvocationError?.(functionName, error as Error);
       return; // Nothing is deleted: every message of the batch becomes visible again after the timeout.
     }

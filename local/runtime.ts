@@ -326,6 +326,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             visible: depth.visible,
             inFlight: depth.inFlight,
             deadLettered: dead.visible + dead.inFlight,
+            processed: c.consumer?.stats.deletedRecords ?? 0,
+            failed: c.consumer?.stats.failedRecords ?? 0,
           };
         }),
         putEventsFaultsInjected: aws.putEventsFaults.injected,

@@ -4,11 +4,20 @@
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, resolveConfig } from '../functions/shared/config';
+import { ConfigError, parseConfig, resolveConfig, sandboxConfigInput } from '../functions/shared/config';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { formatSummary } from './summary';
 
 const SUMMARY_EVERY_MS = 5000;
+/** Connectors in flight at Ctrl-C may wait on a destination's Retry-After; do not hang on them. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** Without --config: the built-in sandbox deployment with the connectors whose sandboxes the runtime runs. */
+const localDefault = () =>
+  parseConfig(
+    { ...sandboxConfigInput, connectors: { klaviyo: { enabled: true }, ...sandboxConfigInput.connectors } },
+    'built-in local configuration',
+  );
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -30,7 +39,7 @@ async function main(): Promise<void> {
   let config;
   try {
     // Only an explicit file: a MARKETBRIDGE_CONFIG left in the shell is the deployed one, not the sandbox's.
-    config = resolveConfig({ ...(values.config ? { file: values.config } : {}), env: {} });
+    config = values.config ? resolveConfig({ file: values.config }) : localDefault();
   } catch (error) {
     fail(error instanceof ConfigError ? error.message : String(error));
   }
@@ -95,6 +104,7 @@ async function main(): Promise<void> {
     stopping = true;
     clearInterval(summary);
     process.stdout.write(`\n${signal}: stopping…\n`);
+    setTimeout(() => fail(`still stopping after ${STOP_TIMEOUT_MS / 1000} s: exiting anyway`), STOP_TIMEOUT_MS).unref();
     runtime.stop().then(
       () => process.exit(0),
       (error: Error) => fail(`stop failed: ${error.message}`),

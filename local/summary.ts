@@ -10,6 +10,9 @@ export interface QueueSummary {
   visible: number;
   inFlight: number;
   deadLettered: number;
+  /** Records the connector finished (deleted from the queue) and records it reported or threw on. */
+  processed: number;
+  failed: number;
 }
 
 export interface RuntimeSnapshot {
@@ -56,11 +59,10 @@ export function formatSummary(snapshot: RuntimeSnapshot): string {
   if (snapshot.queues.length === 0) {
     lines.push('  queues: no connector enabled');
   } else {
-    const queues = snapshot.queues.map(
-      (q) =>
-        `${q.connector}${q.consuming ? '' : ' (no handler yet)'} ${q.visible}+${q.inFlight} in flight, DLQ ${q.deadLettered}`,
-    );
-    lines.push(`  queues: ${queues.join(' | ')}`);
+    for (const q of snapshot.queues) {
+      const work = q.consuming ? `done ${q.processed}, failed ${q.failed}` : 'no handler yet';
+      lines.push(`  ${q.connector}: queued ${q.visible}, in flight ${q.inFlight}, DLQ ${q.deadLettered} | ${work}`);
+    }
   }
   if (snapshot.putEventsFaultsInjected > 0) {
     lines.push(`  PutEvents entries failed by injection: ${snapshot.putEventsFaultsInjected}`);
