@@ -16,7 +16,7 @@ import type { SfccConfig } from '../config';
 import { HttpError, type HttpClient } from '../http';
 import { SfccTokens, sfccHosts } from './auth';
 import { withToken } from './client';
-import { InventoryRecordSchema, InventoryRecordsSchema } from './scapi';
+import { InventoryRecordSchema, InventoryRecordsSchema, OcapiFaultSchema } from './scapi';
 
 export interface AvailableToSellReader {
   /** Available-to-sell per SFCC product id; every requested id is in the result. */
@@ -36,6 +36,14 @@ const OciAvailabilitySchema = z
       .default([]),
   })
   .loose();
+
+function faultType(error: HttpError): string | undefined {
+  try {
+    return OcapiFaultSchema.safeParse(JSON.parse(error.bodySnippet ?? '')).data?.fault.type;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface AvailableToSellDeps {
   sfcc: SfccConfig;
@@ -63,8 +71,8 @@ export function createAvailableToSellReader(deps: AvailableToSellDeps): Availabl
       });
       return InventoryRecordSchema.parse(response.json).ats ?? 0;
     } catch (error) {
-      // ProductInventoryRecordNotFoundException: the product is not stocked in this list.
-      if (error instanceof HttpError && error.status === 404) return 0;
+      // The product is not stocked in this list; a missing list (InventoryListNotFoundException) stays an error.
+      if (error instanceof HttpError && error.status === 404 && faultType(error) === 'ProductInventoryRecordNotFoundException') return 0;
       throw error;
     }
   }
