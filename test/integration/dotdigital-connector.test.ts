@@ -160,6 +160,15 @@ describe('Dotdigital connector: history loads', () => {
     expect(rig.sandbox.store.enrolments).toEqual([]);
   });
 
+  it('an import carries over what earlier batches stored: a refund survives a later batch of the same order', async () => {
+    rig = await startDotdigitalRig();
+    const events = orderLifeEvents('debenhams', 'H4-A');
+    const refund = events.find((e) => e.detailType === 'Order Refunded') as BusinessEvent;
+    await rig.connector.deliverMany?.([refund]);
+    await rig.connector.deliverMany?.(events.filter((e) => e !== refund));
+    expect(record(rig, 'debenhams:H4-A')).toMatchObject({ refund_total: 26.5, cancelled_total: 25, net_total: 2.49 });
+  });
+
   it('a record the import rejects fails the whole bulk call permanently, naming the reason', async () => {
     rig = await startDotdigitalRig();
     const [confirmed] = orderLifeEvents('debenhams', 'H3-A', { backfill: true });

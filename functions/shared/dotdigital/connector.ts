@@ -24,6 +24,7 @@ import {
   dotdigitalSettings,
   dotdigitalWorkForConfig,
   paths,
+  recordRef,
   singleRequests,
 } from './requests';
 
@@ -248,7 +249,16 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
   async function deliverMany(events: BusinessEvent[]): Promise<void> {
     const works: DotdigitalWork[] = mapForDestination('Dotdigital', () => events.map((e) => dotdigitalWorkForConfig(e, deps.config)));
     await ready();
-    for (const request of bulkRequests(works, '', collection)) {
+    // An import replaces each record whole: read what is stored so refunds and cancellations already there stay.
+    const stored = new Map<string, OrderRecordJson>();
+    for (const work of works) {
+      const ref = recordRef(work);
+      if (stored.has(ref)) continue;
+      const { identifier, value } = work.identity;
+      const found = (await find('getRecord', paths.record(identifier, value, collection, work.record.key)))?.json;
+      if (found) stored.set(ref, found as OrderRecordJson);
+    }
+    for (const request of bulkRequests(works, '', collection, stored)) {
       const contacts = request.url === paths.contactImport();
       const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);
       const importId = String((response.json as Json | undefined)?.importId ?? '');

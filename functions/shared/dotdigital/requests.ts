@@ -78,11 +78,20 @@ export function singleRequests(work: DotdigitalWork, baseUrl: string, collection
 const chunks = <T>(items: T[], size: number): T[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
 
+/** Identifies one order record of one contact across works. */
+export const recordRef = (work: DotdigitalWork) => JSON.stringify([work.identity.identifier, work.identity.value, work.record.key]);
+
 /**
  * Bulk form: one contact import, then one insight import per chunk. A contact appearing in several works is sent
- * once; an order's facts are folded into one record per key, as the live path does against the stored record.
+ * once; an order's facts are folded into one record per key, onto the stored record when one was read (an import
+ * replaces records whole, so what earlier batches added must be carried over).
  */
-export function bulkRequests(works: DotdigitalWork[], baseUrl: string, collection: string): PlannedRequest[] {
+export function bulkRequests(
+  works: DotdigitalWork[],
+  baseUrl: string,
+  collection: string,
+  stored: ReadonlyMap<string, OrderRecordJson> = new Map(),
+): PlannedRequest[] {
   const contacts = new Map<string, { matchIdentifier: string; identifiers: Record<string, string>; dataFields: Record<string, string | boolean>; lists: [number] }>();
   const records = new Map<string, { contactIdentity: { identifier: string; value: string }; key: string; json: OrderRecordJson }>();
   for (const work of works) {
@@ -94,11 +103,11 @@ export function bulkRequests(works: DotdigitalWork[], baseUrl: string, collectio
       dataFields: { ...previous?.dataFields, ...work.contact.dataFields },
       lists: work.contact.lists,
     });
-    const key = JSON.stringify([id, work.record.key]);
-    records.set(key, {
+    const ref = recordRef(work);
+    records.set(ref, {
       contactIdentity: work.identity,
       key: work.record.key,
-      json: mergeOrderRecord(records.get(key)?.json, work.record.json),
+      json: mergeOrderRecord(records.get(ref)?.json ?? stored.get(ref), work.record.json),
     });
   }
   const requests: PlannedRequest[] = [];

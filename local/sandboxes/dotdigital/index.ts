@@ -9,6 +9,7 @@
  * anything that touches consent. Inspection: `GET /__sandbox/state`; faults: `POST /__sandbox/faults`.
  */
 import { randomUUID } from 'node:crypto';
+import type { Config } from '../../../functions/shared/config';
 import { loadSpec, openApiSpec, specAvailable, validateRequest, type OpenApiSpec } from '../../../test/support/openapi';
 import { type DotdigitalStore as Store, DotdigitalStore, type InsightFailure, type SandboxList, type StoredContact } from './store';
 import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from './vendorServer';
@@ -499,5 +500,28 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
       server.reset();
     },
     close: () => server.close(),
+  };
+}
+
+/**
+ * For `npm start`: starts the sandbox when the configuration enables the Dotdigital connector, stores the API
+ * user's credentials under the connector's secret name and points the connector (discovery host, private list)
+ * at the sandbox.
+ */
+export async function attachDotdigitalSandbox(
+  config: Config,
+  secrets: { put(name: string, value: string): unknown },
+  options: { port?: number } = {},
+): Promise<{ config: Config; sandbox: DotdigitalSandbox } | undefined> {
+  const dotdigital = config.connectors.dotdigital;
+  if (!dotdigital?.enabled) return undefined;
+  const secretName = dotdigital.secretName ?? 'marketbridge/dotdigital';
+  const password = randomUUID();
+  const sandbox = await startDotdigitalSandbox({ port: options.port ?? DEFAULT_DOTDIGITAL_SANDBOX_PORT, password });
+  secrets.put(secretName, JSON.stringify({ username: DOTDIGITAL_SANDBOX_USER, password }));
+  const listId = SANDBOX_LISTS.find((l) => !l.marketing)?.id;
+  return {
+    sandbox,
+    config: { ...config, connectors: { ...config.connectors, dotdigital: { ...dotdigital, secretName, baseUrl: sandbox.url, listId } } },
   };
 }

@@ -16,6 +16,7 @@
  * - 429 `{"errorcode":50100}` with `Retry-After` over the configured request rate; 5 MB payload cap (413).
  */
 import { randomUUID } from 'node:crypto';
+import type { Config } from '../../../functions/shared/config';
 import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from '../dotdigital/vendorServer';
 
 export type { ReceivedRequest, SandboxFault } from '../dotdigital/vendorServer';
@@ -416,5 +417,36 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
       server.reset();
     },
     close: () => server.close(),
+  };
+}
+
+/**
+ * For `npm start`: starts the sandbox when the configuration enables the SFMC connector, with the configured
+ * journeys' event definitions, stores the package's client credentials under the connector's secret name and
+ * points the connector's auth base URI at the sandbox.
+ */
+export async function attachSfmcSandbox(
+  config: Config,
+  secrets: { put(name: string, value: string): unknown },
+  options: { port?: number } = {},
+): Promise<{ config: Config; sandbox: SfmcSandbox } | undefined> {
+  const sfmc = config.connectors.sfmc;
+  if (!sfmc?.enabled) return undefined;
+  const secretName = sfmc.secretName ?? 'marketbridge/sfmc';
+  const configured = [sfmc.journeys.confirmed, sfmc.journeys.shipped].flatMap((j) => (j ? [j.eventDefinitionKey] : []));
+  const sandbox = await startSfmcSandbox({
+    port: options.port ?? DEFAULT_SFMC_SANDBOX_PORT,
+    // The configured external keys, with the columns MarketBridge writes.
+    dataExtensions: {
+      [sfmc.dataExtensions.customers]: SFMC_SANDBOX_DATA_EXTENSIONS.MarketBridge_Customers as DataExtensionDefinition,
+      [sfmc.dataExtensions.orders]: SFMC_SANDBOX_DATA_EXTENSIONS.MarketBridge_Orders as DataExtensionDefinition,
+      [sfmc.dataExtensions.orderLines]: SFMC_SANDBOX_DATA_EXTENSIONS.MarketBridge_OrderLines as DataExtensionDefinition,
+    },
+    eventDefinitions: { ...SFMC_SANDBOX_EVENT_DEFINITIONS, ...Object.fromEntries(configured.map((key) => [key, ['OrderKey', 'OrderId']])) },
+  });
+  secrets.put(secretName, JSON.stringify(SFMC_SANDBOX_CLIENT));
+  return {
+    sandbox,
+    config: { ...config, connectors: { ...config.connectors, sfmc: { ...sfmc, secretName, baseUrl: sandbox.url, accountId: SFMC_SANDBOX_MID } } },
   };
 }

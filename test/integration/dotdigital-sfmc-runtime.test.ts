@@ -1,0 +1,95 @@
+/**
+ * `npm start` with the Dotdigital and SFMC connectors: the real poller reads the Mirakl sandbox, the stack's rules
+ * route business events to both connector queues, and the deployable handlers (`functions/dotdigital.ts`,
+ * `functions/sfmc.ts`: middy, secrets from Secrets Manager, Powertools idempotency on DynamoDB) deliver buyers and
+ * orders into both sandboxes, with nothing left on a queue or dead-lettered.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
+import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { type DotdigitalSandbox, attachDotdigitalSandbox } from '../../local/sandboxes/dotdigital';
+import { type SfmcSandbox, attachSfmcSandbox } from '../../local/sandboxes/sfmc';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-dd-sfmc-'));
+let runtime: LocalRuntime;
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    config: parseConfig({
+      ...sandboxConfigInput,
+      connectors: {
+        dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1 },
+        sfmc: {
+          enabled: true,
+          secretName: 'marketbridge/sfmc',
+          subdomain: 'mc-local',
+          journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
+        },
+      },
+    }),
+    connectors: [
+      { name: 'dotdigital', module: 'functions/dotdigital.ts' },
+      { name: 'sfmc', module: 'functions/sfmc.ts' },
+    ],
+    destinationSandboxes: { dotdigital: attachDotdigitalSandbox, sfmc: attachSfmcSandbox },
+    dataDir,
+    randomPorts: true,
+    schedule: false,
+    tickIntervalMs: 0,
+    seed: 11,
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('local runtime with Dotdigital and SFMC', () => {
+  it('delivers marketplace buyers and orders into both sandboxes, exactly once, nothing dead-lettered', async () => {
+    await runtime.runPoll('debenhams');
+    await runtime.runPoll('decathlon');
+    const routed = (name: 'dotdigital' | 'sfmc') =>
+      runtime.events().filter(({ event }) => (CONNECTOR_ROUTES[name] as readonly string[]).includes(event['detail-type']));
+    const byName = Object.fromEntries(runtime.connectors.map((c) => [c.name, c]));
+    for (const name of ['dotdigital', 'sfmc'] as const) {
+      expect(routed(name).length).toBeGreaterThan(0);
+      await vi.waitFor(() => expect(byName[name]?.consumer?.stats.deletedRecords).toBe(routed(name).length), { timeout: 60_000, interval: 200 });
+      expect(byName[name]?.dlq.depth()).toEqual({ visible: 0, inFlight: 0 });
+    }
+
+    const dotdigital = runtime.destinations.dotdigital as DotdigitalSandbox;
+    const confirmedOrders = new Set(
+      routed('dotdigital')
+        .filter(({ event }) => event['detail-type'] === 'Order Confirmed')
+        .map(({ event }) => `${event.detail.marketplace}:${(event.detail as { order: { orderId: string } }).order.orderId}`),
+    );
+    const records = dotdigital.store.recordsIn('Orders').map((r) => r.key);
+    expect(new Set(records).size).toBe(records.length);
+    for (const key of confirmedOrders) expect(records).toContain(key);
+    const contacts = [...dotdigital.store.contacts.values()];
+    expect(contacts.length).toBeGreaterThan(0);
+    expect(contacts.every((c) => c.lists.size === 1 && !c.identifiers.email?.includes('decathlon'))).toBe(true);
+    expect(dotdigital.store.consentWrites).toBe(0);
+
+    const sfmc = runtime.destinations.sfmc as SfmcSandbox;
+    const orders = [...(sfmc.rows.get('MarketBridge_Orders')?.keys() ?? [])];
+    for (const key of confirmedOrders) expect(orders).toContain(key);
+    expect(sfmc.tokenRequests).toBe(1);
+    // Decathlon forbids marketing: its buyers never enter the (marketing) confirmed journey.
+    expect(sfmc.journeyEntries.every((e) => e.contactKey.startsWith('mirakl:debenhams:'))).toBe(true);
+  }, 90_000);
+
+  it('a second read of the same orders sends nothing more downstream', async () => {
+    const dotdigital = runtime.destinations.dotdigital as DotdigitalSandbox;
+    const sfmc = runtime.destinations.sfmc as SfmcSandbox;
+    const before = [dotdigital.requests.length, sfmc.requests.length];
+    await runtime.runPoll('debenhams', 'sweep');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect([dotdigital.requests.length, sfmc.requests.length]).toEqual(before);
+  });
+});
