@@ -88,7 +88,7 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
   const settings = dotdigitalSettings(deps.config);
   const discoveryUrl = settings.baseUrl ?? DOTDIGITAL_DISCOVERY_URL;
   const collection = settings.collectionName;
-  const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 60_000 };
+  const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   let region: Promise<string> | undefined;
   let setup: Promise<void> | undefined;

@@ -124,7 +124,7 @@ function sfmcErrorCode(error: HttpError): string | undefined {
 export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
   const settings = sfmcSettings(deps.config);
   const tokens = deps.tokens ?? new SfmcTokenCache(deps.http, authBaseUrl(settings), deps.credentials, settings.accountId);
-  const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 60_000 };
+  const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   /** One REST call on the token's instance; a 401 (token revoked or expired early) gets one fresh token. */
