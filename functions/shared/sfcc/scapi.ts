@@ -37,11 +37,45 @@ export const AddressSchema = withCustomAttributes({
   firstName: text256.optional(),
   fullName: text256.optional(),
   lastName: text256.optional(),
+  jobTitle: text256.optional(),
   phone: text256.optional(),
+  postBox: text256.optional(),
   postalCode: text256.optional(),
+  salutation: text256.optional(),
+  secondName: text256.optional(),
   stateCode: text256.optional(),
+  suffix: text256.optional(),
+  suite: text256.optional(),
+  title: text256.optional(),
 });
 export type ScapiAddress = z.infer<typeof AddressSchema>;
+
+/** Ad-hoc adjustments; their (negative) gross prices and taxes count in the order's totals. */
+export const CreateOrderPriceAdjustmentSchema = withCustomAttributes({
+  amount: money.optional(),
+  basePrice: money.optional(),
+  grossPrice: money,
+  itemText: z.string().optional(),
+  netPrice: money,
+  reasonCode: z.string().optional(),
+  tax: money,
+  taxBasis: money.optional(),
+});
+
+const TaxItemSchema = withCustomAttributes({ id: z.string().optional(), rate: money.optional(), value: money.optional() });
+
+const CreateOrderOptionItemSchema = withCustomAttributes({
+  basePrice: money,
+  grossPrice: money,
+  itemText: text256.optional(),
+  netPrice: money,
+  optionId: z.string().min(1).max(256),
+  optionValueId: z.string().min(1).max(256),
+  priceAdjustments: z.array(CreateOrderPriceAdjustmentSchema).max(20).optional(),
+  productId: z.string().min(1).max(100),
+  tax: money,
+  taxBasis: money.optional(),
+});
 
 export const CreateOrderProductItemSchema = withCustomAttributes({
   basePrice: money,
@@ -49,12 +83,17 @@ export const CreateOrderProductItemSchema = withCustomAttributes({
   grossPrice: money,
   itemText: z.string().optional(),
   netPrice: money,
+  optionItems: z.array(CreateOrderOptionItemSchema).max(10).optional(),
+  priceAdjustments: z.array(CreateOrderPriceAdjustmentSchema).max(20).optional(),
   productId: z.string().min(1).max(100),
   productName: text256.optional(),
   quantity: z.number().min(0),
   /** `me` is reserved for the platform's standard shipment. */
   shipmentId: z.string().min(1).max(256).refine((id) => id !== 'me', 'shipment id "me" is reserved'),
   tax: money,
+  taxBasis: money.optional(),
+  taxItems: z.array(TaxItemSchema).max(10).optional(),
+  taxRate: money.optional(),
 });
 
 export const CreateOrderShipmentSchema = withCustomAttributes({
@@ -67,7 +106,11 @@ export const CreateOrderShipmentSchema = withCustomAttributes({
 
 export const CreateOrderPaymentInstrumentSchema = withCustomAttributes({
   paymentMethodId: z.string().max(256),
-  paymentTransaction: withCustomAttributes({ amount: money, transactionId: z.string().max(256) }).optional(),
+  paymentTransaction: withCustomAttributes({
+    amount: money,
+    authorizationStatus: z.object({}).loose().optional(),
+    transactionId: z.string().max(256),
+  }).optional(),
 });
 
 export const CHANNEL_TYPES = [
@@ -82,6 +125,7 @@ export const CreateOrderRequestSchema = withCustomAttributes({
   currency: z.string().regex(/^[A-Z][A-Z][A-Z]$/),
   customerLocale: z.string().max(256).optional(),
   orderNo: z.string().min(1).max(50).optional(),
+  orderPriceAdjustments: z.array(CreateOrderPriceAdjustmentSchema).max(20).optional(),
   orderTotal: money,
   paymentInstruments: z.array(CreateOrderPaymentInstrumentSchema).max(20),
   paymentStatus: z.enum(['paid', 'not_paid']).optional(),

@@ -54,13 +54,26 @@ function customOf(value: Record<string, unknown>): Record<string, unknown> {
 }
 
 /**
- * The platform's sums: orderTotal = Σ items' grossPrice + Σ shipments' total − Σ adjustments' grossPrice; taxTotal
- * likewise with tax. Our request schema has no price adjustments, so those terms are zero here.
+ * The platform's sums: orderTotal = Σ items' grossPrice + Σ shipments' total + Σ adjustments' grossPrice (item,
+ * option and order level; adjustments are negative), taxTotal likewise with tax. The vendor's full example
+ * (113.24 = 103.95 + 21.29 − 6 − 6) shows adjustments are added as signed amounts.
  */
 export function checkTotals(request: CreateOrderRequest): void {
-  const itemsGross = request.productItems.reduce((n, item) => n + cents(item.grossPrice), 0);
-  const shipping = request.shipments.reduce((n, s) => n + cents(s.shippingTotal), 0);
-  const orderTotal = itemsGross + shipping;
+  const adjustments = [
+    ...(request.orderPriceAdjustments ?? []),
+    ...request.productItems.flatMap((item) => [
+      ...(item.priceAdjustments ?? []),
+      ...(item.optionItems ?? []).flatMap((option) => option.priceAdjustments ?? []),
+    ]),
+  ];
+  const options = request.productItems.flatMap((item) => item.optionItems ?? []);
+  const sum = (values: number[]) => values.reduce((n, v) => n + cents(v), 0);
+  const orderTotal = sum([
+    ...request.productItems.map((i) => i.grossPrice),
+    ...options.map((o) => o.grossPrice),
+    ...request.shipments.map((s) => s.shippingTotal),
+    ...adjustments.map((a) => a.grossPrice),
+  ]);
   if (cents(request.orderTotal) !== orderTotal) {
     throw new ScapiProblem(
       400,
@@ -69,8 +82,12 @@ export function checkTotals(request: CreateOrderRequest): void {
       `The passed order total '${format(cents(request.orderTotal))}' does not match the calculated order total '${format(orderTotal)}'.`,
     );
   }
-  const taxTotal =
-    request.productItems.reduce((n, item) => n + cents(item.tax), 0) + request.shipments.reduce((n, s) => n + cents(s.taxTotal), 0);
+  const taxTotal = sum([
+    ...request.productItems.map((i) => i.tax),
+    ...options.map((o) => o.tax),
+    ...request.shipments.map((s) => s.taxTotal),
+    ...adjustments.map((a) => a.tax),
+  ]);
   if (cents(request.taxTotal) !== taxTotal) {
     throw new ScapiProblem(
       400,
