@@ -1,0 +1,21 @@
+/**
+ * sfcc-orders connector Lambda: confirmed Mirakl orders become SFCC orders (SCAPI createOrders) with the finance
+ * attributes; refunds and cancellations update them. Products come from the SKU map in the `mappings` table.
+ */
+import { documentClient } from './shared/aws/clients';
+import { TABLES, tableName } from './shared/aws/tables';
+import { DynamoMappingTable } from './shared/commerce/dynamoMappings';
+import { SkuMap } from './shared/commerce/mappings';
+import { connectorHandler } from './shared/connector/handler';
+import { createSfccOrdersConnector } from './shared/sfcc/connector';
+
+export const handler = connectorHandler(
+  'sfcc-orders',
+  ({ config, http, secret }) => {
+    const mappings = new DynamoMappingTable(documentClient(), tableName(TABLES.mappings));
+    // A fresh map per order: SKU lookups are cached for one delivery, never across warm invocations.
+    return createSfccOrdersConnector({ config, http, secret, skuMap: (marketplace) => new SkuMap(mappings, marketplace) });
+  },
+  // SCAPI admin calls time out at 60 s server-side; three attempts with short waits keep a batch in the budget.
+  { http: { timeoutMs: 15_000, retry: { maxAttempts: 3, maxDelayMs: 10_000 } } },
+);
