@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MiraklFaults, type FaultStatus, type MiraklOperation } from './faults';
 import { BadRequest, listOrders, parseOr11Query } from './or11';
+import { StockFileError, StockImports } from './stock';
 import { MiraklWorld, MiraklWorldError, type MarketplaceInput } from './world';
 
 export { MiraklFaults } from './faults';
@@ -29,6 +30,7 @@ export type {
 } from './world';
 export type { MiraklOrder, MiraklOrderLine, MiraklRefund, MiraklCancelation, MiraklCarrier } from './types';
 export { UPDATE_DATE_DELTA_MS } from './or11';
+export { StockImports } from './stock';
 
 export const DEFAULT_MIRAKL_SANDBOX_PORT = 4010;
 
@@ -61,6 +63,8 @@ export interface MiraklSandbox {
   url: string;
   port: number;
   world: MiraklWorld;
+  /** STO01–STO03 imports. */
+  stock: StockImports;
   faults: MiraklFaults;
   requests: RecordedRequest[];
   close(): Promise<void>;
@@ -74,17 +78,192 @@ interface Reply {
 
 interface RouteContext {
   world: MiraklWorld;
+  stock: StockImports;
   marketplace: string;
   params: URLSearchParams;
   /** Absolute URL of this request, for `Link` headers. */
   url: URL;
+  /** Path parameters: the route's capture groups. */
+  ids: string[];
+  /** The raw body (empty for GET) and its content type. */
+  body: Buffer;
+  contentType: string;
 }
 
 interface Route {
   operation: MiraklOperation;
   method: string;
   path: RegExp;
-  handle(ctx: RouteContext): Reply;
+  handle(ctx: RouteContext): Reply | Promise<Reply>;
+}
+
+const NO_CONTENT: Reply = { status: 204, body: undefined };
+
+/** A Mirakl error answer naming its documented error code (e.g. ORDER_LINE_DUPLICATE_ID). */
+function coded(status: number, code: string, message: string): Reply {
+  return error(status, `${code}: ${message}`);
+}
+
+function jsonBody(ctx: RouteContext): unknown {
+  if (!/^application\/json\b/i.test(ctx.contentType)) throw new BadRequest('VALIDATION_ERROR: Content-Type must be application/json');
+  try {
+    return JSON.parse(ctx.body.toString('utf8'));
+  } catch {
+    throw new BadRequest('VALIDATION_ERROR: the body is not valid JSON');
+  }
+}
+
+const optionalText = (value: unknown, name: string): string | undefined => {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new BadRequest(`VALIDATION_ERROR: ${name} must be a string`);
+  return value;
+};
+
+/** OR21: `{order_lines: [{id, accepted}]}`, every line of the order exactly once. */
+function accept(ctx: RouteContext): Reply {
+  const body = jsonBody(ctx) as { order_lines?: unknown };
+  if (!Array.isArray(body?.order_lines)) throw new BadRequest('VALIDATION_ERROR: order_lines is required');
+  const lines = body.order_lines as unknown[];
+  if (lines.some((line) => line === null)) return coded(400, 'ORDER_LINE_NULL_ELEMENT', 'the order lines list contains a null element');
+  const decisions = lines.map((line) => {
+    const { id, accepted } = line as { id?: unknown; accepted?: unknown };
+    if (typeof id !== 'string' || typeof accepted !== 'boolean') {
+      throw new BadRequest('VALIDATION_ERROR: each order line needs a string id and a boolean accepted');
+    }
+    return { id, accepted };
+  });
+  if (new Set(decisions.map((d) => d.id)).size !== decisions.length) {
+    return coded(400, 'ORDER_LINE_DUPLICATE_ID', 'the order lines list contains duplicate order line ids');
+  }
+  // An order past its deadline was refused by Mirakl already: accepting it now is an invalid state.
+  ctx.world.expireAcceptances();
+  ctx.world.accept(ctx.marketplace, ctx.ids[0] ?? '', decisions);
+  return NO_CONTENT;
+}
+
+function trackingInput(value: Record<string, unknown>, urlField: 'carrier_url' | 'tracking_url') {
+  const carrierCode = optionalText(value.carrier_code, 'carrier_code');
+  const carrierName = optionalText(value.carrier_name, 'carrier_name');
+  const trackingNumber = optionalText(value.tracking_number, 'tracking_number') ?? '';
+  const trackingUrl = optionalText(value[urlField], urlField);
+  if (!carrierCode && !carrierName) throw new BadRequest('VALIDATION_ERROR: carrier_code or carrier_name is required');
+  return {
+    ...(carrierCode ? { carrierCode } : {}),
+    ...(carrierName ? { carrierName } : {}),
+    trackingNumber,
+    ...(trackingUrl ? { trackingUrl } : {}),
+  };
+}
+
+/** OR23: a registered carrier by code (its URL computed), an unregistered one by name (URL optional). */
+function tracking(ctx: RouteContext): Reply {
+  const body = jsonBody(ctx);
+  if (body === null || typeof body !== 'object') throw new BadRequest('VALIDATION_ERROR: a JSON object is required');
+  ctx.world.setTracking(ctx.marketplace, ctx.ids[0] ?? '', trackingInput(body as Record<string, unknown>, 'carrier_url'));
+  return NO_CONTENT;
+}
+
+/** ST01: each shipment succeeds or fails on its own; the answer is 201 with both lists. */
+function shipments(ctx: RouteContext): Reply {
+  const body = jsonBody(ctx) as { shipments?: unknown };
+  const list = body?.shipments;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 1000) {
+    throw new BadRequest('VALIDATION_ERROR: shipments must hold 1 to 1000 shipments');
+  }
+  const success: unknown[] = [];
+  const errors: unknown[] = [];
+  list.forEach((raw, i) => {
+    const shipment = (raw ?? {}) as { order_id?: unknown; shipment_lines?: unknown; tracking?: unknown; shipped?: unknown };
+    const orderId = typeof shipment.order_id === 'string' ? shipment.order_id : '';
+    try {
+      const lines = Array.isArray(shipment.shipment_lines) ? (shipment.shipment_lines as { order_line_id?: unknown; quantity?: unknown }[]) : [];
+      if (!orderId || lines.length === 0) throw new BadRequest('order_id and at least one shipment line are required');
+      const lineIds = lines.map((line) => {
+        if (typeof line.order_line_id !== 'string' || !Number.isInteger(line.quantity) || (line.quantity as number) < 1) {
+          throw new BadRequest('each shipment line needs order_line_id and a quantity ≥ 1');
+        }
+        return line.order_line_id;
+      });
+      const track = shipment.tracking && typeof shipment.tracking === 'object' ? trackingInput(shipment.tracking as Record<string, unknown>, 'tracking_url') : undefined;
+      if (shipment.shipped === true) ctx.world.shipLines(ctx.marketplace, orderId, lineIds, track);
+      else if (track) ctx.world.setTracking(ctx.marketplace, orderId, track);
+      const now = ctx.world.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      success.push({
+        id: `${orderId}-S${i + 1}`,
+        order_id: orderId,
+        status: shipment.shipped === true ? 'SHIPPED' : 'SHIPPING',
+        status_customer_debit: 'DEBITED',
+        created_date: now,
+        last_updated_date: now,
+      });
+    } catch (caught) {
+      if (!(caught instanceof BadRequest || caught instanceof MiraklWorldError)) throw caught;
+      errors.push({ order_id: orderId, message: caught instanceof MiraklWorldError ? `${caught.code}: ${caught.message}` : caught.message });
+    }
+  });
+  return { status: 201, body: { shipment_success: success, shipment_errors: errors } };
+}
+
+/** STO01: multipart/form-data with the CSV in the part named `file`. */
+async function importStock(ctx: RouteContext): Promise<Reply> {
+  if (!/^multipart\/form-data\b/i.test(ctx.contentType)) throw new BadRequest('VALIDATION_ERROR: multipart/form-data is required');
+  let form: FormData;
+  try {
+    form = await new Request('http://sandbox/', { method: 'POST', headers: { 'content-type': ctx.contentType }, body: new Uint8Array(ctx.body) }).formData();
+  } catch {
+    throw new BadRequest('VALIDATION_ERROR: the multipart body cannot be read');
+  }
+  const file = form.get('file');
+  if (!file || typeof file === 'string') throw new BadRequest('VALIDATION_ERROR: the part "file" is required');
+  try {
+    const id = ctx.stock.create(ctx.marketplace, await file.text());
+    const location = new URL(`${ctx.url.pathname.replace(/\/$/, '')}/${id}/status`, ctx.url).toString();
+    return { status: 201, body: { import_id: id }, headers: { Location: location } };
+  } catch (caught) {
+    if (caught instanceof StockFileError) throw new BadRequest(`VALIDATION_ERROR: ${caught.message}`);
+    throw caught;
+  }
+}
+
+/** OF21 offers: the fields the operation marks required, from the sandbox catalogue. */
+function offers({ world, marketplace, params }: RouteContext): Reply {
+  const max = Number(params.get('max') ?? 10);
+  const offset = Number(params.get('offset') ?? 0);
+  if (!Number.isInteger(max) || max < 1 || max > 100 || !Number.isInteger(offset) || offset < 0) {
+    throw new BadRequest('max must be 1..100 and offset ≥ 0');
+  }
+  const profile = world.marketplace(marketplace);
+  const all = world.offers(marketplace);
+  const deadline = new Date(world.now().getTime() + 2 * 86_400_000).toISOString();
+  const page = all.slice(offset, offset + max).map((offer) => ({
+    active: offer.quantity > 0,
+    all_prices: [{ price: offer.unitPrice, unit_origin_price: offer.unitPrice, volume_prices: [] }],
+    category_code: offer.categoryCode,
+    category_label: offer.categoryLabel,
+    channels: [],
+    currency_iso_code: profile.currency,
+    description: offer.description,
+    fulfillment: { center: { code: 'DEFAULT' } },
+    leadtime_to_ship: 2,
+    logistic_class: { code: 'STD', label: 'Standard' },
+    max_order_quantity: 10,
+    min_order_quantity: 1,
+    min_quantity_alert: 2,
+    min_shipping_price: 0,
+    min_shipping_price_additional: 0,
+    min_shipping_type: 'STD',
+    min_shipping_zone: 'DOM',
+    offer_id: offer.offerId,
+    package_quantity: 1,
+    product_references: [{ reference: offer.productSku, reference_type: 'SHOP_SKU' }],
+    product_sku: offer.productSku,
+    product_title: offer.title,
+    quantity: offer.quantity,
+    shipping_deadline: deadline,
+    shop_sku: offer.sku,
+    state_code: '11',
+  }));
+  return { status: 200, body: { offers: page, total_count: all.length } };
 }
 
 const ROUTES: Route[] = [
@@ -105,6 +284,57 @@ const ROUTES: Route[] = [
       const page = listOrders(world.view(marketplace), query);
       const link = pageLinks(url, query.offset, query.max, page.total_count);
       return { status: 200, body: page, ...(link ? { headers: { Link: link } } : {}) };
+    },
+  },
+  { operation: 'OR21', method: 'PUT', path: /^\/api\/orders\/([^/]+)\/accept$/, handle: accept },
+  { operation: 'OR23', method: 'PUT', path: /^\/api\/orders\/([^/]+)\/tracking$/, handle: tracking },
+  {
+    operation: 'OR24',
+    method: 'PUT',
+    path: /^\/api\/orders\/([^/]+)\/ship$/,
+    handle: ({ world, marketplace, ids: [orderId = ''] }) => {
+      world.ship(marketplace, orderId);
+      return NO_CONTENT;
+    },
+  },
+  { operation: 'ST01', method: 'POST', path: /^\/api\/shipments$/, handle: shipments },
+  {
+    operation: 'SH21',
+    method: 'GET',
+    path: /^\/api\/shipping\/carriers$/,
+    // "Results are sorted alphabetically by carrier label".
+    handle: ({ world, marketplace }) => ({
+      status: 200,
+      body: { carriers: world.carriers(marketplace).sort((a, b) => a.label.localeCompare(b.label)) },
+    }),
+  },
+  { operation: 'STO01', method: 'POST', path: /^\/api\/offers\/stock\/imports$/, handle: importStock },
+  {
+    operation: 'STO02',
+    method: 'GET',
+    path: /^\/api\/offers\/stock\/imports\/([^/]+)\/status$/,
+    handle: ({ stock, marketplace, ids: [id = ''] }) => {
+      const status = stock.status(marketplace, id);
+      return status ? { status: 200, body: status } : error(404, `Import ${id} not found`);
+    },
+  },
+  {
+    operation: 'STO03',
+    method: 'GET',
+    path: /^\/api\/offers\/stock\/imports\/([^/]+)\/error_report$/,
+    handle: ({ stock, marketplace, ids: [id = ''] }) => {
+      const report = stock.errorReport(marketplace, id);
+      if (report === undefined) return error(404, `No error report for import ${id}`);
+      return { status: 200, body: report, headers: { 'Content-Type': 'text/csv;charset=UTF-8' } };
+    },
+  },
+  {
+    operation: 'OF21',
+    method: 'GET',
+    path: /^\/api\/offers$/,
+    handle: (ctx) => {
+      ctx.stock.settle();
+      return offers(ctx);
     },
   },
 ];
@@ -153,6 +383,11 @@ function faultReply(status: FaultStatus, retryAfterSeconds: number | undefined):
 
 function send(res: ServerResponse, reply: Reply): void {
   if (res.destroyed) return;
+  if (reply.body === undefined) {
+    res.writeHead(reply.status, { ...reply.headers });
+    res.end();
+    return;
+  }
   const isText = typeof reply.body === 'string';
   const payload = isText ? (reply.body as string) : JSON.stringify(reply.body);
   res.writeHead(reply.status, {
@@ -179,6 +414,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
   });
   if (options.seed !== undefined) world.seedHistory();
   const faults = new MiraklFaults();
+  const stock = new StockImports(world);
   const requests: RecordedRequest[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -229,7 +465,21 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
     if (failure) return reply(faultReply(failure.status, failure.retryAfterSeconds));
 
     try {
-      reply(route.handle({ world, marketplace: marketplaceId, params: url.searchParams, url }));
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const ids = (route.path.exec(apiPath) ?? []).slice(1).map((id) => decodeURIComponent(id));
+      reply(
+        await route.handle({
+          world,
+          stock,
+          marketplace: marketplaceId,
+          params: url.searchParams,
+          url,
+          ids,
+          body: Buffer.concat(chunks),
+          contentType: req.headers['content-type'] ?? '',
+        }),
+      );
     } catch (caught) {
       if (caught instanceof BadRequest) return reply(error(400, caught.message));
       if (caught instanceof MiraklWorldError) {
@@ -257,6 +507,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
     url: `http://127.0.0.1:${port}`,
     port,
     world,
+    stock,
     faults,
     requests,
     close: () =>

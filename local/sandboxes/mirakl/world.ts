@@ -154,6 +154,14 @@ export class MiraklWorld {
     return structuredClone(this.market(mp).profile.offers);
   }
 
+  /** STO01 applying a line: false when the shop has no offer with this SKU. */
+  setOfferQuantity(mp: string, sku: string, quantity: number): boolean {
+    const offer = this.market(mp).profile.offers.find((o) => o.sku === sku);
+    if (!offer) return false;
+    offer.quantity = quantity;
+    return true;
+  }
+
   get(mp: string, orderId: string): MiraklOrder | undefined {
     const record = this.market(mp).records.get(orderId);
     return record ? structuredClone(record.order) : undefined;
@@ -279,6 +287,29 @@ export class MiraklWorld {
     this.setLines(record, ['SHIPPING'], 'SHIPPED');
     record.order.order_state = 'SHIPPED';
     record.order.has_invoice = true;
+    this.touch(record);
+  }
+
+  /** ST01 with `shipped`: the listed lines are shipped; the order is SHIPPED once no line is left SHIPPING. */
+  shipLines(mp: string, orderId: string, lineIds: readonly string[], tracking?: TrackingInput): void {
+    const record = this.record(mp, orderId);
+    this.expectState(record, ['SHIPPING']);
+    const lines = lineIds.map((id) => this.line(record, id));
+    const notShipping = lines.find((line) => line.order_line_state !== 'SHIPPING');
+    if (notShipping) {
+      throw new MiraklWorldError('ORDER_LINE_INVALID_STATE', `line ${notShipping.order_line_id} is ${notShipping.order_line_state}`);
+    }
+    if (tracking) this.setTracking(mp, orderId, tracking);
+    const now = iso(this.now());
+    for (const line of lines) {
+      line.order_line_state = 'SHIPPED';
+      line.shipped_date = now;
+      line.last_updated_date = now;
+    }
+    if (!record.order.order_lines.some((line) => line.order_line_state === 'SHIPPING')) {
+      record.order.order_state = 'SHIPPED';
+      record.order.has_invoice = true;
+    }
     this.touch(record);
   }
 
