@@ -18,8 +18,8 @@ import { DynamoMappingTable } from './dynamoMappings';
 import type { CommerceLog, MiraklClients } from './ports';
 
 /** One guard for every marketplace, each with its own persona's limits. */
-export function marketplaceGuard(config: Config, slots: CallSlotStore): CallFrequencyGuard {
-  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(slots, mp.persona)]));
+export function marketplaceGuard(config: Config, slots: CallSlotStore, options: { now?: () => number } = {}): CallFrequencyGuard {
+  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(slots, mp.persona, options)]));
   return {
     acquire(marketplace, operation) {
       const guard = guards.get(marketplace);
