@@ -38,6 +38,11 @@ export function functionUrlEvent(request: IncomingMessage, body: Buffer, host: s
     if (value === undefined || name === 'cookie') continue;
     headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
+  // The service adds these in front of the function.
+  const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
+  headers['x-forwarded-for'] ??= sourceIp;
+  headers['x-forwarded-proto'] ??= 'http';
+  headers['x-forwarded-port'] ??= String(request.socket.localPort ?? '');
   const cookies = request.headers.cookie?.split(/;\s*/).filter(Boolean);
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
@@ -61,7 +66,7 @@ export function functionUrlEvent(request: IncomingMessage, body: Buffer, host: s
         method: request.method ?? 'GET',
         path: url.pathname,
         protocol: `HTTP/${request.httpVersion}`,
-        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp,
         userAgent: request.headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),

@@ -1,6 +1,9 @@
 /**
  * `npm start`: the whole pipeline on this machine, no AWS account, nothing beyond loopback.
- * Usage: npm start [-- --config FILE] [--seed N]; PORT sets the operations console port.
+ * Usage: npm start [-- --config FILE] [--seed N] [--fail-put-events RATE] [--random-ports] [--data-dir DIR];
+ * PORT sets the operations console port, SANDBOX_PORT the Mirakl sandbox's, --random-ports puts every server on a
+ * free port, --data-dir moves the event log out of .marketbridge/. `--fail-put-events 0.1` fails a tenth of PutEvents entries, so the poller's
+ * resending of failed entries can be watched.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,18 +27,34 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function port(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined || value === '') return fallback;
+function port(value: string, name: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) fail(`${name} must be a port number, got "${value}"`);
   return parsed;
 }
 
+const USAGE =
+  'usage: npm start [-- --config FILE] [--seed N] [--fail-put-events RATE] [--random-ports] [--data-dir DIR]';
+
+function args() {
+  try {
+    return parseArgs({
+      options: {
+        config: { type: 'string' },
+        seed: { type: 'string' },
+        'fail-put-events': { type: 'string' },
+        'random-ports': { type: 'boolean' },
+        'data-dir': { type: 'string' },
+      },
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { config: { type: 'string' }, seed: { type: 'string' } },
-    allowPositionals: false,
-  });
+  const values = args();
   let config;
   try {
     // Only an explicit file: a MARKETBRIDGE_CONFIG left in the shell is the deployed one, not the sandbox's.
@@ -45,6 +64,8 @@ async function main(): Promise<void> {
   }
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
+  const faultRate = Number(values['fail-put-events'] ?? 0);
+  if (!(faultRate >= 0 && faultRate < 1)) fail(`--fail-put-events must be a rate from 0 to below 1, got "${values['fail-put-events']}"`);
 
   // The same problem repeating (a connector failing every batch) is printed once, then every 100th time.
   const seen = new Map<string, number>();
@@ -58,8 +79,10 @@ async function main(): Promise<void> {
   try {
     runtime = await startLocalRuntime({
       config,
-      consolePort: port(process.env.PORT, 'PORT', 3000),
-      sandboxPort: port(process.env.SANDBOX_PORT, 'SANDBOX_PORT', 4010),
+      randomPorts: values['random-ports'] ?? false,
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(process.env.PORT ? { consolePort: port(process.env.PORT, 'PORT') } : {}),
+      ...(process.env.SANDBOX_PORT ? { sandboxPort: port(process.env.SANDBOX_PORT, 'SANDBOX_PORT') } : {}),
       ...(seed !== undefined ? { seed } : {}),
       onWarning,
     });
@@ -69,6 +92,7 @@ async function main(): Promise<void> {
     fail(`cannot start the local runtime: ${err.stack ?? err.message}`);
   }
 
+  runtime.aws.putEventsFaults.rate = faultRate;
   const connectors = runtime.connectors.map((c) => `${c.name}${c.consumer ? '' : ' (no handler yet)'}`);
   process.stdout.write(
     [
