@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     const err = error as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') fail(`a port is already in use (${err.message}); set PORT or SANDBOX_PORT`);
+    if (err.code === 'EADDRINUSE') fail(`a port is already in use (${err.message}); set PORT and SANDBOX_PORT, or use --random-ports`);
     fail(`cannot start the local runtime: ${err.stack ?? err.message}`);
   }
 
