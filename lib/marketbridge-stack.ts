@@ -13,6 +13,7 @@ import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
 import { MiraklPoller } from './constructs/poller';
+import { SfccOrders } from './constructs/sfcc-orders';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
 import { WebhookEndpoint } from './constructs/webhook';
 
@@ -33,6 +34,8 @@ export class MarketBridgeStack extends Stack {
   readonly webhookSecret: ISecret;
   readonly poller: MiraklPoller;
   readonly webhook: WebhookEndpoint;
+  /** Present when `connectors.sfcc-orders` is enabled. */
+  readonly sfccOrders?: SfccOrders;
 
   constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
     super(scope, id, props);
@@ -66,6 +69,10 @@ export class MarketBridgeStack extends Stack {
       stateTable: this.tables.state,
       webhookSecret: this.webhookSecret,
     });
+
+    if (props.config.connectors['sfcc-orders']?.enabled) {
+      this.sfccOrders = new SfccOrders(this, 'SfccOrders', { config: props.config, bus: this.bus, tables: this.tables });
+    }
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
