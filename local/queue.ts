@@ -249,7 +249,9 @@ export class QueueRegistry {
 
   private require(ref: string): LocalQueue {
     const queue = this.find(ref);
-    if (!queue) throw new AwsError('ResourceNotFoundException', `The resource that you specified for the SourceArn parameter doesn't exist.`);
+    if (!queue) {
+      throw new AwsError('ResourceNotFoundException', "The resource that you specified for the SourceArn parameter doesn't exist.");
+    }
     return queue;
   }
 

@@ -2,8 +2,8 @@
  * `npm start`: the whole pipeline on this machine, no AWS account, nothing beyond loopback.
  * Usage: npm start [-- --config FILE] [--seed N] [--fail-put-events RATE] [--random-ports] [--data-dir DIR];
  * PORT sets the operations console port, SANDBOX_PORT the Mirakl sandbox's, --random-ports puts every server on a
- * free port, --data-dir moves the event log out of .marketbridge/. `--fail-put-events 0.1` fails a tenth of PutEvents entries, so the poller's
- * resending of failed entries can be watched.
+ * free port, --data-dir moves the event log out of .marketbridge/. `--fail-put-events 0.1` fails a tenth of
+ * PutEvents entries, so the poller's resending of failed entries can be watched.
  */
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -69,7 +69,8 @@ export function eventBridgeOperations(bus: LocalBus, faults: PutEventsFaults): A
       if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES_PER_REQUEST) {
         throw new AwsError(
           'ValidationException',
-          `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES_PER_REQUEST}`,
+          "1 validation error detected: Value at 'entries' failed to satisfy constraint: " +
+            `Member must have length less than or equal to ${MAX_ENTRIES_PER_REQUEST}`,
         );
       }
       if (entries.some((entry) => typeof entry === 'object' && entry !== null && entrySize(entry) > MAX_ENTRY_BYTES)) {

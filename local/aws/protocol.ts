@@ -110,7 +110,10 @@ export async function startAwsJsonServer(operations: AwsOperations): Promise<Aws
 export function requireString(input: Record<string, unknown>, field: string): string {
   const value = input[field];
   if (typeof value !== 'string' || value.length === 0) {
-    throw new AwsError('ValidationException', `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`);
+    throw new AwsError(
+      'ValidationException',
+      `1 validation error detected: Value at '${field}' failed to satisfy constraint: Member must not be null`,
+    );
   }
   return value;
 }
