@@ -3,6 +3,7 @@
  * on a real DynamoDB wire protocol (dynalite), and the Klaviyo sandbox with its unique_id de-duplication and faults.
  * "Exactly one downstream effect" is checked as Klaviyo would show it: one recorded event per unique_id.
  */
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BusinessEvent } from '../../functions/shared/events';
 import type { Connector } from '../../functions/shared/connector/runtime';
@@ -184,6 +185,43 @@ describe('Klaviyo connector: exactly one downstream effect', () => {
     for (const body of bodies) h.sendRaw(body); // redriven again by mistake
     await h.drain();
     expectExactlyOnce(h, events);
+  });
+});
+
+describe('Klaviyo connector: exactly once, whatever the schedule (property)', () => {
+  it('random duplicates, batch sizes, bulk or single, and injected faults leave one effect per fact', async () => {
+    const fault = fc.oneof(
+      fc.record({ kind: fc.constant('status' as const), status: fc.constantFrom(429 as const, 500 as const, 503 as const), times: fc.integer({ min: 1, max: 4 }) }),
+      fc.record({ kind: fc.constant('timeout' as const), times: fc.integer({ min: 1, max: 2 }), afterEffect: fc.boolean() }),
+    );
+    const schedule = fc.record({
+      orders: fc.integer({ min: 1, max: 3 }),
+      copies: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 15, maxLength: 15 }),
+      batchSize: fc.integer({ min: 1, max: 10 }),
+      bulk: fc.constantFrom('auto', 'always', 'never'),
+      faults: fc.array(fault, { maxLength: 3 }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(schedule, async (s) => {
+        run += 1;
+        const harness = await startHarness({ connector: { bulk: s.bulk, bulkMinRecords: 4 }, httpTimeoutMs: 200 });
+        try {
+          for (const f of s.faults) harness.sandbox.inject(f);
+          const events = Array.from({ length: s.orders }, (_, i) =>
+            orderLifeEvents(i % 2 ? 'decathlon' : 'debenhams', `F${run}x${i}-A`, { customerId: `F-${run}-${i}` }),
+          ).flat();
+          const deliveries = events.flatMap((e, i) => Array.from({ length: s.copies[i % s.copies.length] as number }, () => e));
+          harness.send(deliveries);
+          await harness.drain({ batchSize: s.batchSize, maxRounds: 20 });
+          expectExactlyOnce(harness, events);
+          expect(harness.dlq.depth().visible).toBe(0);
+        } finally {
+          await harness.close();
+        }
+      }),
+      { numRuns: 8 },
+    );
   });
 });
 

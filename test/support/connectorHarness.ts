@@ -49,6 +49,7 @@ export interface Harness {
   exceptions(): Promise<Record<string, unknown>[]>;
   /** Sum of an EMF metric over everything published so far. */
   metric(name: string): number;
+  /** Idempotent. */
   close(): Promise<void>;
 }
 
@@ -88,6 +89,7 @@ export async function startHarness(
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
     onAttempt: rateLimitObserver(metrics),
   });
+  let closed = false;
   const harness: Harness = {
     config,
     sandbox,
@@ -167,6 +169,8 @@ export async function startHarness(
       return total;
     },
     async close() {
+      if (closed) return;
+      closed = true;
       streams.forEach((stream, i) => {
         stream.write = writes[i] as typeof stream.write;
       });
