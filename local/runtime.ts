@@ -28,6 +28,7 @@ import {
   type SqsLambdaHandler,
 } from './queue';
 import { attachKlaviyoSandbox } from './sandboxes/klaviyo';
+import { attachSfccSandbox } from './sandboxes/sfcc/attach';
 import { startMiraklSandbox } from './sandboxes/mirakl';
 import { Scheduler, type PollerInput, type PollerMode, type RunOutcome, type SchedulerClock } from './scheduler';
 import type { RuntimeSnapshot } from './summary';
@@ -53,6 +54,7 @@ export type DestinationSandboxAttachment = (
 /** The destination sandboxes `npm start` runs, by connector. */
 export const DEFAULT_DESTINATION_SANDBOXES: Readonly<Record<string, DestinationSandboxAttachment>> = {
   klaviyo: attachKlaviyoSandbox,
+  'sfcc-orders': attachSfccSandbox,
 };
 
 export interface LocalRuntimeOptions {
