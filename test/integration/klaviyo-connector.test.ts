@@ -15,10 +15,16 @@ function expectedEffects(events: BusinessEvent[]): number {
   return events.reduce((n, e) => n + (e.detailType === 'Order Confirmed' ? 1 + (e.detail as { order: { lines: unknown[] } }).order.lines.length : 1), 0);
 }
 
+/** One Klaviyo event per business fact, and the consent rules held: no subscription, no profile e-mail. */
 function expectExactlyOnce(h: Harness, events: BusinessEvent[]): void {
   const ids = recorded(h.sandbox);
   expect(new Set(ids).size).toBe(ids.length);
   expect(ids.length).toBe(expectedEffects(events));
+  expect(h.sandbox.requests.filter((r) => r.route === 'bulkSubscribeProfiles' || r.route === undefined)).toEqual([]);
+  for (const profile of h.sandbox.store.profiles.values()) {
+    expect(profile.attributes.email).toBeUndefined();
+    expect(profile.attributes.subscriptions).toBeUndefined();
+  }
 }
 
 let h: Harness;
