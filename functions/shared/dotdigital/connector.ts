@@ -44,6 +44,9 @@ export const dotdigitalRetryAfter: RetryAfterExtractor = (headers, nowMs) => {
   return retryAfterHeader(headers, nowMs);
 };
 
+/** Records per page when reading a whole collection (the documented page holds at most 1,000). */
+const RECORDS_PAGE = 1_000;
+
 export const DATA_FIELD_TYPES = {
   identity: 'String',
   marketplace: 'String',
@@ -198,7 +201,7 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     const stored = (await find('getRecord', recordPath))?.json as OrderRecordJson | undefined;
     // Built on an empty base: `call` puts them on the account's region.
     const [patch, put] = singleRequests(work, '', collection, stored) as [PlannedRequest, PlannedRequest];
-    const contact = (await call('upsertContact', 'PATCH', patch.url, patch.body)).json as Json | undefined;
+    const contact = (await upsertContact(patch.url, work)).json as Json | undefined;
     await call('putRecord', 'PUT', put.url, put.body);
     const adjusts = work.record.json.refunds.length + work.record.json.cancellations.length > 0;
     if (adjusts) {
@@ -210,6 +213,21 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     if (work.programme !== undefined) {
       const id = subscribedContactId(contact);
       if (id !== undefined) await enrol(work.programme, [id]);
+    }
+  }
+
+  /**
+   * A relay address already held by another contact is a 409: the buyer's contact is still written, keyed by its
+   * channel identity, without the address (it is only ever a transactional convenience, never the identity).
+   */
+  async function upsertContact(path: string, work: DotdigitalWork): Promise<HttpResponse> {
+    try {
+      return await call('upsertContact', 'PATCH', path, work.contact);
+    } catch (error) {
+      const conflict = error instanceof PermanentError && error.cause instanceof HttpError && error.cause.status === 409;
+      if (!conflict || work.contact.identifiers.email === undefined) throw error;
+      const { email: _conflicting, ...identifiers } = work.contact.identifiers;
+      return call('upsertContact', 'PATCH', path, { ...work.contact, identifiers });
     }
   }
 
@@ -246,18 +264,45 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     return 'done';
   };
 
-  async function deliverMany(events: BusinessEvent[]): Promise<void> {
-    const works: DotdigitalWork[] = mapForDestination('Dotdigital', () => events.map((e) => dotdigitalWorkForConfig(e, deps.config)));
-    await ready();
-    // An import replaces each record whole: read what is stored so refunds and cancellations already there stay.
+  /**
+   * An import replaces records whole, so what is stored (refunds and cancellations from earlier batches) is read
+   * first, the cheaper way: nothing when the collection is empty (a first history load), the whole collection a
+   * page at a time when that takes fewer calls than one read per record, else one read per record.
+   */
+  async function storedRecords(works: DotdigitalWork[]): Promise<Map<string, OrderRecordJson>> {
+    const wanted = new Map(works.map((w) => [recordRef(w), w] as const));
     const stored = new Map<string, OrderRecordJson>();
-    for (const work of works) {
-      const ref = recordRef(work);
-      if (stored.has(ref)) continue;
+    const summaries = ((await call('listCollections', 'GET', paths.collections())).json ?? []) as { collectionName?: string; recordCount?: number }[];
+    const count = summaries.find((c) => c.collectionName === collection)?.recordCount ?? 0;
+    if (count === 0) return stored;
+    if (Math.ceil(count / RECORDS_PAGE) < wanted.size) {
+      const refByKey = new Map([...wanted].map(([ref, w]) => [w.record.key, ref] as const));
+      let marker: string | undefined;
+      do {
+        const page = ((await call('listRecords', 'GET', paths.collectionRecords(collection, RECORDS_PAGE, marker))).json ?? {}) as {
+          _items?: { key?: string; json?: OrderRecordJson }[];
+          _links?: { next?: { marker?: string } };
+        };
+        for (const item of page._items ?? []) {
+          const ref = item.key === undefined ? undefined : refByKey.get(item.key);
+          if (ref && item.json) stored.set(ref, item.json);
+        }
+        marker = page._links?.next?.marker;
+      } while (marker);
+      return stored;
+    }
+    for (const [ref, work] of wanted) {
       const { identifier, value } = work.identity;
       const found = (await find('getRecord', paths.record(identifier, value, collection, work.record.key)))?.json;
       if (found) stored.set(ref, found as OrderRecordJson);
     }
+    return stored;
+  }
+
+  async function deliverMany(events: BusinessEvent[]): Promise<void> {
+    const works: DotdigitalWork[] = mapForDestination('Dotdigital', () => events.map((e) => dotdigitalWorkForConfig(e, deps.config)));
+    await ready();
+    const stored = await storedRecords(works);
     for (const request of bulkRequests(works, '', collection, stored)) {
       const contacts = request.url === paths.contactImport();
       const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);

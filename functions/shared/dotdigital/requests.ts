@@ -51,6 +51,10 @@ export const paths = {
   accountInfo: () => '/v2/account-info',
   dataFields: () => '/v2/data-fields',
   customIdentifiers: () => '/configuration/v3/customIdentifiers',
+  collections: () => '/insightData/v3/collections',
+  /** Every contact's records of a collection, a page at a time. */
+  collectionRecords: (name: string, limit: number, marker?: string) =>
+    `/insightData/v3/contacts/${seg(name)}?limit=${limit}${marker ? `&marker=${seg(marker)}` : ''}`,
   collection: (name: string) => `/insightData/v3/collections/${seg(name)}?collectionScope=contact&collectionType=orders`,
   contact: (identifier: string, value: string) => `/contacts/v3/${seg(identifier)}/${seg(value)}`,
   record: (identifier: string, value: string, collection: string, key: string) =>

@@ -85,6 +85,8 @@ const ROUTES: Route[] = [
   { name: 'contactImportStatus', method: 'GET', path: new RegExp(`^/contacts/v3/import/${ID}$`), spec: 'contacts', template: '/contacts/v3/import/{importId}', tier: 'high' },
   { name: 'getContact', method: 'GET', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), spec: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'high' },
   { name: 'upsertContact', method: 'PATCH', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), spec: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'medium' },
+  { name: 'listCollections', method: 'GET', path: /^\/insightData\/v3\/collections$/, spec: 'insight', template: '/insightData/v3/collections', tier: 'high' },
+  { name: 'listRecords', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{collectionName}', tier: 'high' },
   { name: 'getRecord', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'high' },
   { name: 'putRecord', method: 'PUT', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'medium' },
   { name: 'importContacts', method: 'PUT', path: /^\/contacts\/v3\/import$/, spec: 'contacts', template: '/contacts/v3/import', tier: 'low' },
@@ -95,6 +97,13 @@ const ROUTES: Route[] = [
   { name: 'unsubscribe', method: 'POST', path: /^\/v2\/contacts\/unsubscribe$/, spec: 'v2', template: '/v2/contacts/unsubscribe', tier: 'medium' },
   { name: 'suppress', method: 'PUT', path: /^\/v2\/contacts\/suppress-contacts$/, spec: 'v2', template: '/v2/contacts/suppress-contacts', tier: 'medium' },
 ];
+
+/** The documented operation a request is (its document and path template), for contract checks. */
+export function dotdigitalOperation(method: string, pathname: string): { spec: string; template: string } | undefined {
+  const path = pathname.replace(/^\/r[123](?=\/)/, '');
+  const route = ROUTES.find((r) => r.method === method && r.path.test(path));
+  return route ? { spec: DOTDIGITAL_SPECS[route.spec], template: route.template } : undefined;
+}
 
 class DotdigitalError extends Error {
   constructor(
@@ -392,6 +401,34 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
         }
         const { contact, created } = store.upsert(p0, p1, b as never);
         return { status: created ? 201 : 200, body: contactBody(contact) };
+      }
+      case 'listCollections':
+        return {
+          status: 200,
+          body: [...store.collections].map(([collectionName, c]) => ({
+            collectionName,
+            collectionType: c.type,
+            collectionScope: 'contact',
+            recordCount: store.recordsIn(collectionName).length,
+          })),
+        };
+      case 'listRecords': {
+        if (!store.collections.has(p0)) throw new DotdigitalError(404, 'insightData:collectionNotFound', 'The collection could not be found');
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), 1000);
+        const offset = Number(Buffer.from(url.searchParams.get('marker') ?? '', 'base64').toString('utf8') || 0);
+        const all = store.recordsIn(p0).sort((a, b) => a.created.localeCompare(b.created));
+        const items = all.slice(offset, offset + limit);
+        const link = (at: number) => {
+          const marker = Buffer.from(String(at)).toString('base64');
+          return { marker, link: `${url.pathname}?limit=${limit}&marker=${marker}` };
+        };
+        return {
+          status: 200,
+          body: {
+            _items: items.map((r) => ({ key: r.key, json: r.json, created: r.created, updated: r.updated })),
+            _links: { self: link(offset), first: link(0), ...(offset + limit < all.length ? { next: link(offset + limit) } : {}) },
+          },
+        };
       }
       case 'getRecord': {
         const contact = contactFor(p0, p1);
