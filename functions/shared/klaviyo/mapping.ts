@@ -47,7 +47,7 @@ export interface KlaviyoWork {
   backfill: boolean;
 }
 
-export const KLAVIYO: ConnectorName = 'klaviyo';
+export const KLAVIYO = 'klaviyo' satisfies ConnectorName;
 
 /** Drops null/undefined so profile-import leaves unknown fields unchanged instead of clearing them. */
 function compact<T extends Record<string, unknown>>(record: T): { [K in keyof T]: Exclude<T[K], null | undefined> } {
