@@ -1,13 +1,12 @@
 /**
- * mirakl-acceptance connector Lambda: `Order Awaiting Acceptance` events become OR21 decisions. Available-to-sell
- * comes from the SFCC stock ledger (`Stock Changed` readings).
+ * mirakl-acceptance connector Lambda: `Order Awaiting Acceptance` events become OR21 decisions against SFCC
+ * available-to-sell (live when `sfcc.inventory` is configured, else SFCC's pushed `Stock Changed` readings).
  */
 import { connectorHandler } from './shared/connector/handler';
 import { createAcceptanceConnector } from './shared/commerce/acceptanceConnector';
-import { commerceAws } from './shared/commerce/awsDependencies';
-import { ledgerAvailableToSell } from './shared/commerce/stockPush';
+import { acceptanceStock, commerceAws } from './shared/commerce/awsDependencies';
 
 export const handler = connectorHandler('mirakl-acceptance', ({ config, http }) => {
   const aws = commerceAws(config, http);
-  return createAcceptanceConnector({ ...aws, availableToSell: (marketplace) => ledgerAvailableToSell(aws.mappings, marketplace) });
+  return createAcceptanceConnector({ ...aws, availableToSell: acceptanceStock(config, http, aws.mappings) });
 });

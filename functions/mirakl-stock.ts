@@ -1,6 +1,7 @@
 /**
  * mirakl-stock Lambda, two triggers: its SQS queue (`Stock Changed` events: record the reading, push if the STO01
- * slot is free) and a schedule per marketplace (`{ marketplace }`: follow outstanding imports, push what waits).
+ * slot is free) and a schedule per marketplace (`{ marketplace }`: follow outstanding imports, re-read SFCC
+ * available-to-sell when configured, push what changed).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -10,7 +11,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { commerceAws, marketplaceGuard } from './shared/commerce/awsDependencies';
+import { commerceAws, marketplaceGuard, sfccAvailableToSell } from './shared/commerce/awsDependencies';
 import { type StockDeps, type StockRunResult, createStockConnector, runStockPush } from './shared/commerce/stockPush';
 import { connectorHandler } from './shared/connector/handler';
 import { type Config, resolveConfig } from './shared/config';
@@ -21,7 +22,8 @@ export const StockRunInput = z.object({ marketplace: z.string().min(1) }).strict
 
 function stockDeps(config: Config, http: HttpClient): StockDeps {
   const aws = commerceAws(config, http);
-  return { ...aws, guard: marketplaceGuard(config, aws.state) };
+  const availableToSell = sfccAvailableToSell(config, http);
+  return { ...aws, guard: marketplaceGuard(config, aws.state), ...(availableToSell ? { availableToSell } : {}) };
 }
 
 const fromQueue = connectorHandler('mirakl-stock', ({ config, http }) => createStockConnector(stockDeps(config, http)));
@@ -30,7 +32,8 @@ let deps: StockDeps | undefined;
 async function scheduledRun(input: z.infer<typeof StockRunInput>): Promise<StockRunResult> {
   deps ??= stockDeps(resolveConfig(), createHttpClient());
   metrics.addDimension('marketplace', input.marketplace);
-  const result = await runStockPush(input.marketplace, deps);
+  // Scheduled runs re-read SFCC for every mapped product (when SFCC is configured): missed events heal here.
+  const result = await runStockPush(input.marketplace, deps, { refresh: true });
   metrics.addMetric('StockLinesPushed', MetricUnit.Count, result.pushed?.lines ?? 0);
   metrics.addMetric('StockImportErrors', MetricUnit.Count, result.completed.reduce((n, c) => n + c.errors, 0));
   logger.info('stock run finished', { marketplace: input.marketplace, ...result });

@@ -14,8 +14,11 @@ import type { HttpClient } from '../http';
 import { type CallFrequencyGuard, type CallSlotStore, createCallFrequencyGuard } from '../mirakl/callFrequency';
 import { type MiraklClient, createMiraklClient } from '../mirakl/client';
 import { logger } from '../observability';
+import { createAvailableToSellReader } from '../sfcc/inventory';
 import { DynamoMappingTable } from './dynamoMappings';
-import type { CommerceLog, MiraklClients } from './ports';
+import type { MappingTable } from './mappings';
+import type { AvailableToSell, CommerceLog, MiraklClients } from './ports';
+import { ledgerAvailableToSell } from './stockPush';
 
 /** One guard for every marketplace, each with its own persona's limits. */
 export function marketplaceGuard(config: Config, slots: CallSlotStore, options: { now?: () => number } = {}): CallFrequencyGuard {
@@ -66,4 +69,20 @@ export function commerceAws(config: Config, http: HttpClient) {
     exceptions: new DynamoExceptionRecorder(documents, tableName(TABLES.exceptions)),
     log: commerceLog,
   };
+}
+
+/** SFCC's live available-to-sell when `sfcc.inventory` is configured; none otherwise. */
+export function sfccAvailableToSell(config: Config, http: HttpClient): AvailableToSell | undefined {
+  const sfcc = config.sfcc;
+  if (!sfcc?.inventory) return undefined;
+  return createAvailableToSellReader({ sfcc, http, secret: (field) => readSecretField(sfcc.secretName, field) });
+}
+
+/**
+ * Where acceptance reads stock: SFCC live when configured, else the readings SFCC pushed through `Stock Changed`
+ * (a product never reported has nothing to sell, so nothing is accepted against it).
+ */
+export function acceptanceStock(config: Config, http: HttpClient, mappings: MappingTable): (marketplace: string) => AvailableToSell {
+  const live = sfccAvailableToSell(config, http);
+  return (marketplace) => live ?? ledgerAvailableToSell(mappings, marketplace);
 }
