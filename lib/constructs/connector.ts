@@ -28,6 +28,12 @@ export const VISIBILITY_TIMEOUT_FACTOR = 6;
 const QUEUE_RETENTION = Duration.days(4);
 const DLQ_RETENTION = Duration.days(14);
 
+/**
+ * Event source batching for connectors with bulk endpoints (Klaviyo): a backlog arrives as a few large batches, one
+ * bulk job per batch, while a trickle waits at most the window. Lambda also cuts a batch at 6 MB of payload.
+ */
+export const BULK_BATCHING = { batchSize: 500, maxBatchingWindow: Duration.seconds(5) } as const;
+
 export interface ConnectorProps {
   readonly config: Config;
   readonly connector: ConnectorName;

@@ -1,4 +1,4 @@
-import { App, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -6,7 +6,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { eventPatternFor } from '../../functions/shared/routes';
-import { MarketBridgeConnector } from '../../lib/constructs/connector';
+import { BULK_BATCHING, MarketBridgeConnector } from '../../lib/constructs/connector';
 import { MarketBridgeTables } from '../../lib/constructs/tables';
 
 type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
@@ -150,8 +150,7 @@ describe('MarketBridgeConnector (Klaviyo)', () => {
       bus: new EventBus(stack, 'Bus'),
       tables,
       description: 'Klaviyo',
-      batchSize: 500,
-      maxBatchingWindow: Duration.seconds(5),
+      ...BULK_BATCHING,
     });
     Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 500,
