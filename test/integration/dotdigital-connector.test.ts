@@ -40,6 +40,17 @@ describe('Dotdigital connector: region, setup and the shape of what lands', () =
     expect(rig.sandbox.store.customIdentifiers.has('mirakl_id')).toBe(true);
   });
 
+  it('an account that moved region (403) is rediscovered once and the call goes on', async () => {
+    rig = await startDotdigitalRig({ sandbox: { region: 'r2' } });
+    const [confirmed, shipped] = orderLifeEvents('debenhams', 'D0-A') as [BusinessEvent, BusinessEvent];
+    await rig.connector.deliverOne(confirmed);
+    rig.sandbox.moveTo('r3');
+    await rig.connector.deliverOne(shipped);
+    expect(routes(rig).filter((r) => r === 'accountInfo')).toHaveLength(2);
+    expect(rig.sandbox.requests.filter((r) => r.status === 403)).toHaveLength(1);
+    expect(record(rig, 'debenhams:D0-A')?.order_status).toBe('SHIPPED');
+  });
+
   it('the sandbox answers 403 on a wrong region and 401 on bad credentials, as Dotdigital does', async () => {
     rig = await startDotdigitalRig({ sandbox: { region: 'r2' } });
     const auth = (user: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:sandbox-password`).toString('base64')}` });
@@ -67,6 +78,16 @@ describe('Dotdigital connector: region, setup and the shape of what lands', () =
     // Relay e-mail only under policy `transactional` (Debenhams); Decathlon (`never`) has none.
     expect(contacts.find((c) => c.identifiers.mirakl_id?.includes('debenhams'))?.identifiers.email).toBe(RELAY);
     expect(contacts.find((c) => c.identifiers.mirakl_id?.includes('decathlon'))?.identifiers.email).toBeUndefined();
+  });
+
+  it('a relay address another contact already holds (409) does not fail the buyer: the contact is written without it', async () => {
+    rig = await startDotdigitalRig();
+    await rig.connector.deliverOne(orderLifeEvents('debenhams', 'D6-A')[0] as BusinessEvent);
+    await rig.connector.deliverOne(orderLifeEvents('debenhams', 'D7-A', { customerId: 'C-2' })[0] as BusinessEvent);
+    const second = rig.sandbox.store.find('mirakl_id', 'mirakl:debenhams:C-2');
+    expect(second?.identifiers.email).toBeUndefined();
+    expect(rig.sandbox.requests.filter((r) => r.status === 409)).toHaveLength(1);
+    expect(record(rig, 'debenhams:D7-A')).toBeDefined();
   });
 
   it('writes one orders record per order with net totals after the refund and cancellation', async () => {
@@ -167,6 +188,18 @@ describe('Dotdigital connector: history loads', () => {
     await rig.connector.deliverMany?.([refund]);
     await rig.connector.deliverMany?.(events.filter((e) => e !== refund));
     expect(record(rig, 'debenhams:H4-A')).toMatchObject({ refund_total: 26.5, cancelled_total: 25, net_total: 2.49 });
+  });
+
+  it('reads the stored collection a page at a time when that is cheaper than one read per record', async () => {
+    rig = await startDotdigitalRig();
+    const batch = (from: number) =>
+      Array.from({ length: 5 }, (_, i) => orderLifeEvents('debenhams', `P${from + i}-A`, { backfill: true, customerId: `C-${from + i}` })[0] as BusinessEvent);
+    await rig.connector.deliverMany?.(batch(0));
+    await rig.connector.deliverMany?.(batch(10));
+    expect(routes(rig).filter((r) => r === 'listCollections')).toHaveLength(2);
+    expect(routes(rig).filter((r) => r === 'listRecords')).toHaveLength(1);
+    expect(routes(rig).filter((r) => r === 'getRecord')).toHaveLength(0);
+    expect(rig.sandbox.store.recordsIn('Orders')).toHaveLength(10);
   });
 
   it('a record the import rejects fails the whole bulk call permanently, naming the reason', async () => {

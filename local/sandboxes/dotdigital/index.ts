@@ -59,6 +59,8 @@ export interface DotdigitalSandbox {
   apiEndpoint: string;
   store: Store;
   requests: ReceivedRequest[];
+  /** Moves the account to another region (calls to the old one get 403 from now on). */
+  moveTo(region: Region): void;
   inject(fault: SandboxFault): void;
   reset(): void;
   close(): Promise<void>;
@@ -159,7 +161,7 @@ interface ImportJob {
 
 export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions = {}): Promise<DotdigitalSandbox> {
   const now = options.now ?? Date.now;
-  const region = options.region ?? 'r2';
+  let region = options.region ?? 'r2';
   const username = options.username ?? DOTDIGITAL_SANDBOX_USER;
   const password = options.password ?? DOTDIGITAL_SANDBOX_PASSWORD;
   const scheme = options.rateScheme ?? { kind: 'tiered', perMinute: { low: 120, medium: 1_200, high: 2_400 } };
@@ -396,7 +398,7 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
         const email = obj(b.identifiers).email;
         const owner = typeof email === 'string' ? store.find('email', email) : undefined;
         const self = store.find(p0, p1);
-        if (owner && self && owner !== self) {
+        if (owner && owner !== self) {
           throw new DotdigitalError(409, 'contacts:identifierConflict', 'The identifiers belong to different contacts');
         }
         const { contact, created } = store.upsert(p0, p1, b as never);
@@ -526,8 +528,13 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
 
   return {
     url: `${server.url}/r1`,
-    apiEndpoint: `${server.url}/${region}`,
+    get apiEndpoint() {
+      return `${server.url}/${region}`;
+    },
     store,
+    moveTo(next) {
+      region = next;
+    },
     requests: server.requests,
     inject: server.inject,
     reset() {
