@@ -13,6 +13,7 @@ import type { BusinessEvent } from '../functions/shared/events';
 import { createKlaviyoConnector, KLAVIYO_PACE_UTILISATION, PUBLISHED_LIMITS } from '../functions/shared/klaviyo/connector';
 import { RatePacer, type RateLimit, shareOf } from '../functions/shared/connector/pacer';
 import { createHttpClient } from '../functions/shared/http';
+import { BULK_BATCHING } from '../lib/constructs/connector';
 import { type RouteName, type KlaviyoSandbox, startKlaviyoSandbox } from '../local/sandboxes/klaviyo';
 import { KLAVIYO_TEST_KEY, klaviyoConfig, orderLifeEvents } from '../test/support/klaviyoFixtures';
 
@@ -21,7 +22,7 @@ export interface KlaviyoBenchOptions {
   liveOrders?: number;
   /** Orders in the history load; large enough to span several rate-limit minutes. */
   historyOrders?: number;
-  /** Records per SQS batch the connector receives during a history load. */
+  /** Records per SQS batch during a history load; by default what the stack deploys. */
   batchSize?: number;
   /** One in this many orders also has an incident, a refund and a cancellation. */
   afterSalesEvery?: number;
@@ -86,7 +87,7 @@ function routeRate(sandbox: KlaviyoSandbox, route: RouteName, limit: RateLimit):
 export async function benchKlaviyo(options: KlaviyoBenchOptions = {}): Promise<KlaviyoBenchResult> {
   const liveOrders = options.liveOrders ?? 1_000;
   const historyOrders = options.historyOrders ?? 40_000;
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? BULK_BATCHING.batchSize;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
   const clock = virtualClock(Date.parse('2026-11-22T00:00:00Z'));
   const sandbox = await startKlaviyoSandbox({ apiKeys: [KLAVIYO_TEST_KEY], now: clock.now });
