@@ -12,6 +12,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
+import { MiraklReturn } from './constructs/mirakl-return';
 import { MiraklPoller } from './constructs/poller';
 import { SfccOrders } from './constructs/sfcc-orders';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
@@ -36,6 +37,8 @@ export class MarketBridgeStack extends Stack {
   readonly webhook: WebhookEndpoint;
   /** Present when `connectors.sfcc-orders` is enabled. */
   readonly sfccOrders?: SfccOrders;
+  /** Present when any of `mirakl-acceptance`, `mirakl-stock`, `mirakl-tracking` is enabled. */
+  readonly miraklReturn?: MiraklReturn;
 
   constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
     super(scope, id, props);
@@ -72,6 +75,14 @@ export class MarketBridgeStack extends Stack {
 
     if (props.config.connectors['sfcc-orders']?.enabled) {
       this.sfccOrders = new SfccOrders(this, 'SfccOrders', { config: props.config, bus: this.bus, tables: this.tables });
+    }
+    if ((['mirakl-acceptance', 'mirakl-stock', 'mirakl-tracking'] as const).some((c) => props.config.connectors[c]?.enabled)) {
+      this.miraklReturn = new MiraklReturn(this, 'MiraklReturn', {
+        config: props.config,
+        bus: this.bus,
+        tables: this.tables,
+        marketplaceSecrets: this.marketplaceSecrets,
+      });
     }
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
