@@ -30,10 +30,10 @@ export interface KlaviyoBenchOptions {
 
 export interface RouteRate {
   requests: number;
-  /** Mean requests per complete virtual minute. */
-  perMinute: number;
+  /** Mean requests per complete virtual minute; null when the load did not last a full minute. */
+  perMinute: number | null;
   limitPerMinute: number;
-  fractionOfLimit: number;
+  fractionOfLimit: number | null;
 }
 
 export interface KlaviyoBenchResult {
@@ -79,9 +79,9 @@ function routeRate(sandbox: KlaviyoSandbox, route: RouteName, limit: RateLimit):
   const start = times[0] as number;
   const minutes = Math.floor(((times[times.length - 1] as number) - start) / 60_000);
   // Complete minutes only: a partial last minute would understate the rate.
-  const counted = minutes > 0 ? times.filter((t) => t < start + minutes * 60_000).length : times.length;
-  const perMinute = minutes > 0 ? counted / minutes : counted;
-  return { requests: times.length, perMinute, limitPerMinute: limit.perMinute, fractionOfLimit: perMinute / limit.perMinute };
+  const perMinute = minutes > 0 ? times.filter((t) => t < start + minutes * 60_000).length / minutes : null;
+  const fractionOfLimit = perMinute === null ? null : perMinute / limit.perMinute;
+  return { requests: times.length, perMinute, limitPerMinute: limit.perMinute, fractionOfLimit };
 }
 
 export async function benchKlaviyo(options: KlaviyoBenchOptions = {}): Promise<KlaviyoBenchResult> {
@@ -153,7 +153,9 @@ export function formatKlaviyoBench(result: KlaviyoBenchResult): string[] {
   ];
   for (const [route, rate] of Object.entries(history.rates)) {
     lines.push(
-      `klaviyo history: ${route} ${rate.perMinute.toFixed(1)} / min = ${(rate.fractionOfLimit * 100).toFixed(1)} % of the sandbox limit (${rate.limitPerMinute} / min)`,
+      rate.perMinute === null || rate.fractionOfLimit === null
+        ? `klaviyo history: ${route} ${rate.requests} requests, under a minute: too short to measure the rate`
+        : `klaviyo history: ${route} ${rate.perMinute.toFixed(1)} / min = ${(rate.fractionOfLimit * 100).toFixed(1)} % of the sandbox limit (${rate.limitPerMinute} / min)`,
     );
   }
   return lines;
