@@ -179,12 +179,6 @@ export class LocalQueue {
     return { visible, inFlight: this.messages.size - visible };
   }
 
-  /** Oldest message age in seconds (ApproximateAgeOfOldestMessage), 0 when empty. */
-  oldestAgeSeconds(): number {
-    const first = this.messages.values().next();
-    return first.done ? 0 : Math.floor((this.clock.now() - first.value.sentAt) / 1000);
-  }
-
   /**
    * Takes one visible message out for a message move. The destination gets it as a new message: new id, new
    * enqueue time and retention, receive count from zero (SQS redrive).
@@ -405,11 +399,6 @@ export class QueueConsumer {
     clearInterval(this.timer);
     this.timer = undefined;
     await Promise.allSettled([...this.inFlight]);
-  }
-
-  /** Resolves once no batch is in flight (tests use it to wait for a drain). */
-  async idle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
   private poll(): void {
