@@ -10,9 +10,26 @@ import type { ExceptionInput } from '../functions/shared/exceptions';
 import { runIngest } from '../functions/shared/ingest/ingestRun';
 import { MemoryState, openGate, RecordedOrders } from '../functions/shared/ingest/memory';
 import { OrdersPageSchema } from '../functions/shared/mirakl/orders';
+import { MemoryMappingTable, SkuMap, parseSkuMapCsv } from '../functions/shared/commerce/mappings';
+import { sfccPlanLines } from '../functions/shared/sfcc/requests';
 import { type Output, readInput, UsageError } from './io';
 
-export const PLAN_USAGE = 'usage: marketbridge plan [--config FILE] --marketplace ID [FILE]   (FILE or stdin: one OR11 response or a JSON array of them)';
+export const PLAN_USAGE =
+  'usage: marketbridge plan [--config FILE] --marketplace ID [--sku-map CSV] [FILE]   (FILE or stdin: one OR11 response or a JSON array of them; CSV header offer_sku,product_id)';
+
+/** The dry run's SKU map for the marketplace planned: the CSV's rows; without one, every offer SKU is unmapped. */
+async function planSkuMap(marketplace: string, file: string | undefined): Promise<SkuMap> {
+  const map = new SkuMap(new MemoryMappingTable(), marketplace);
+  if (!file) return map;
+  let rows: { offerSku: string; productId: string }[];
+  try {
+    rows = parseSkuMapCsv(await readInput(file));
+  } catch (error) {
+    throw new UsageError(`--sku-map ${file}: ${(error as Error).message}`);
+  }
+  for (const row of rows) await map.set(row.offerSku, row.productId);
+  return map;
+}
 
 /** Splits the input into successive OR11 responses, naming the one that is not. */
 export function parsePlanInput(text: string): unknown[][] {
@@ -44,7 +61,7 @@ function exceptionLine(exception: ExceptionInput) {
 export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { config: { type: 'string' }, marketplace: { type: 'string' } },
+    options: { config: { type: 'string' }, marketplace: { type: 'string' }, 'sku-map': { type: 'string' } },
     allowPositionals: true,
   });
   if (!values.marketplace) throw new UsageError(`--marketplace is required\n${PLAN_USAGE}`);
@@ -52,6 +69,7 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
   const config = resolveConfig(values.config ? { file: values.config } : { env: {} });
   const marketplace = marketplaceById(config, values.marketplace);
   const polls = parsePlanInput(await readInput(positionals[0], stdin));
+  const skuMap = await planSkuMap(marketplace.id, values['sku-map']);
 
   const state = new MemoryState();
   let source = new RecordedOrders([]);
@@ -61,7 +79,14 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
     pending: state,
     gate: openGate,
     orders: async () => source,
-    publisher: { publish: async (events: readonly BusinessEvent[]) => events.forEach((e) => out.line(eventLine(e))) },
+    publisher: {
+      publish: async (events: readonly BusinessEvent[]) => {
+        for (const event of events) {
+          out.line(eventLine(event));
+          for (const line of await sfccPlanLines(event, config, () => skuMap)) out.line(line);
+        }
+      },
+    },
     exceptions: { record: async (e: ExceptionInput) => out.line(exceptionLine(e)) },
     log: { info: () => undefined, warn: (message: string) => out.error(`notice: ${message}`) },
     now: () => new Date(),

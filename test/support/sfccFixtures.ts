@@ -4,7 +4,7 @@
  */
 import { type Config, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import type { BusinessEvent } from '../../functions/shared/events';
-import type { ProductLookup } from '../../functions/shared/sfcc/connector';
+import type { ProductLookup } from '../../functions/shared/sfcc/requests';
 import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
 import { SFCC_SANDBOX_CREDENTIALS, SFCC_SANDBOX_ORGANIZATION, SFCC_SANDBOX_SITE } from '../../local/sandboxes/sfcc';
 import { orderLifeEvents } from './klaviyoFixtures';

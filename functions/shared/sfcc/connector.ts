@@ -16,13 +16,8 @@ import type { HttpClient } from '../http';
 import { SfccTokens } from './auth';
 import { type SfccOrdersClient, createSfccOrdersClient } from './client';
 import { offerSkusOf, orderNoFor, parseAdjustments } from './mapping';
-import { type SfccWrite, sfccSettings, sfccWritesFor } from './requests';
+import { type ProductLookup, type SfccWrite, sfccSettings, sfccWritesFor } from './requests';
 import type { CreateOrderRequest } from './scapi';
-
-/** Offer SKU → SFCC product lookups for one marketplace (the commerce SKU map, or a fixed map in `plan`). */
-export interface ProductLookup {
-  productsFor(offerSkus: readonly string[]): Promise<Map<string, string>>;
-}
 
 /** A retry may succeed once the confirmed order has been created (events of one order can arrive out of order). */
 export class SfccOrderNotCreatedYet extends Error {

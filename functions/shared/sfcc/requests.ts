@@ -4,6 +4,7 @@
  * requests (token masked), so what `plan` shows is what is sent.
  */
 import type { Config, SfccConfig } from '../config';
+import { classify } from '../connector/failures';
 import type { BusinessEvent } from '../events';
 import { sfccHosts } from './auth';
 import {
@@ -12,12 +13,18 @@ import {
   adjustmentOf,
   createOrderBody,
   externalStatusAfter,
+  offerSkusOf,
   orderNoFor,
   statusAfter,
 } from './mapping';
 import type { CreateOrderRequest } from './scapi';
 
 export const SFCC = 'sfcc';
+
+/** Offer SKU → SFCC product id lookups for one marketplace (the commerce SKU map, or a CSV in `plan`). */
+export interface ProductLookup {
+  productsFor(offerSkus: readonly string[]): Promise<Map<string, string>>;
+}
 
 export type SfccWrite =
   | { op: 'createOrders'; orderNo: string; body: CreateOrderRequest }
@@ -111,4 +118,42 @@ export function sfccRequestsFor(
   if (!config.sfcc) return [];
   const sfcc = config.sfcc;
   return sfccWritesFor(event, sfcc, { products: options.products }).map((write) => plannedRequest(write, sfcc));
+}
+
+export type SfccPlanLine =
+  | { kind: 'request'; connector: typeof SFCC; method: PlannedRequest['method']; path: string; body: unknown }
+  | { kind: 'exception'; type: string; marketplace: string; ref: string; message: string };
+
+/**
+ * What `plan` prints for one event on the SFCC side: the requests, or the exception the connector would record
+ * (an order with unmapped SKUs). Nothing when the deployment has no `sfcc` block.
+ */
+export async function sfccPlanLines(
+  event: BusinessEvent,
+  config: Config,
+  skuMap: (marketplace: string) => ProductLookup,
+): Promise<SfccPlanLine[]> {
+  if (!config.sfcc) return [];
+  const products =
+    event.detailType === 'Order Confirmed'
+      ? await skuMap(event.detail.marketplace).productsFor(offerSkusOf(event.detail.order))
+      : undefined;
+  try {
+    return sfccRequestsFor(event, config, { products }).map((request) => {
+      const url = new URL(request.url);
+      return { kind: 'request', connector: SFCC, method: request.method, path: `${url.pathname}${url.search}`, body: request.body };
+    });
+  } catch (error) {
+    const failure = classify(error);
+    const ref = 'order' in event.detail ? event.detail.order.orderId : event.id;
+    return [
+      {
+        kind: 'exception',
+        type: failure.exceptionType ?? 'delivery.failed',
+        marketplace: event.detail.marketplace,
+        ref,
+        message: failure.reason,
+      },
+    ];
+  }
 }
