@@ -1,6 +1,6 @@
 /**
  * The schedules the stack creates with EventBridge Scheduler: the poller per marketplace every
- * `poll.intervalMinutes` (first run right at start) and the daily sweep. Runs of one marketplace never overlap: a
+ * `poll.intervalMinutes` (first run right at start) and the daily sweep at 03:15 UTC. Runs of one marketplace never overlap: a
  * poll tick that finds the previous run still going is skipped, a sweep waits for it.
  */
 export type PollerMode = 'poll' | 'sweep';
@@ -22,7 +22,16 @@ export const systemSchedulerClock: SchedulerClock = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-export const SWEEP_INTERVAL_MS = 24 * 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** The stack's sweep schedule: daily at a quiet hour, 03:15 UTC. */
+export const DEFAULT_SWEEP_AT_UTC = { hour: 3, minute: 15 } as const;
+
+/** Milliseconds from `now` to the next `hour:minute` UTC (a full day when it is exactly now). */
+export function msUntilDaily(now: number, at: { hour: number; minute: number }): number {
+  const offset = (at.hour * 60 + at.minute) * 60_000;
+  const next = Math.floor((now - offset) / DAY_MS) * DAY_MS + offset + DAY_MS;
+  return next - now;
+}
 
 export interface RunOutcome {
   input: PollerInput;
@@ -44,7 +53,7 @@ export interface SchedulerOptions {
   marketplaces: readonly { id: string; intervalMinutes: number }[];
   invoke(input: PollerInput): Promise<unknown>;
   clock?: SchedulerClock;
-  sweepIntervalMs?: number;
+  sweepAtUtc?: { hour: number; minute: number };
   onOutcome?(outcome: RunOutcome): void;
 }
 
@@ -69,8 +78,8 @@ export class Scheduler {
         if (this.busy.has(mp.id)) this.stat(mp.id).skipped += 1;
         else void this.run(mp.id, 'poll');
       });
-      const sweepEvery = this.options.sweepIntervalMs ?? SWEEP_INTERVAL_MS;
-      this.every(startedAt, sweepEvery, sweepEvery, () => void this.run(mp.id, 'sweep'));
+      const firstSweep = msUntilDaily(startedAt, this.options.sweepAtUtc ?? DEFAULT_SWEEP_AT_UTC);
+      this.every(startedAt, DAY_MS, firstSweep, () => void this.run(mp.id, 'sweep'));
     }
   }
 

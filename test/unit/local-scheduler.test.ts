@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Scheduler, type PollerInput, type SchedulerClock } from '../../local/scheduler';
+import { msUntilDaily, Scheduler, type PollerInput, type SchedulerClock } from '../../local/scheduler';
 
 /** A clock whose timers fire only when the test advances time. */
 function fakeClock(): SchedulerClock & { advance(ms: number): Promise<void>; pending(): number } {
@@ -51,14 +51,24 @@ describe('scheduler', () => {
     expect(calls.filter((c) => c.marketplace === 'debenhams')).toHaveLength(16);
     expect(calls.filter((c) => c.marketplace === 'decathlon').map((c) => c.at)).toEqual([0, 15 * 60_000]);
 
-    calls.length = 0;
-    await clock.advance(24 * 3600_000 - 15 * 60_000);
+    // The clock starts at 00:00 UTC: sweeps at 03:15 UTC, then daily.
+    const sweepAt = (3 * 60 + 15) * 60_000;
+    await clock.advance(sweepAt + 24 * 3600_000 - 15 * 60_000);
     expect(calls.filter((c) => c.mode === 'sweep').map((c) => [c.marketplace, c.at])).toEqual([
-      ['debenhams', 24 * 3600_000],
-      ['decathlon', 24 * 3600_000],
+      ['debenhams', sweepAt],
+      ['decathlon', sweepAt],
+      ['debenhams', sweepAt + 24 * 3600_000],
+      ['decathlon', sweepAt + 24 * 3600_000],
     ]);
     await scheduler.stop();
     expect(clock.pending()).toBe(0);
+  });
+
+  it('computes the next daily run in UTC', () => {
+    const at = { hour: 3, minute: 15 };
+    expect(msUntilDaily(Date.UTC(2026, 10, 22, 3, 0), at)).toBe(15 * 60_000);
+    expect(msUntilDaily(Date.UTC(2026, 10, 22, 3, 15), at)).toBe(24 * 3600_000);
+    expect(msUntilDaily(Date.UTC(2026, 10, 22, 6, 15), at)).toBe(21 * 3600_000);
   });
 
   it('skips a poll tick while the previous run of the marketplace is still going, and counts failures', async () => {
