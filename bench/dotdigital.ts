@@ -4,6 +4,7 @@
  * (async contact and insight imports per batch, with their status polls and the reads that keep stored refunds).
  * Waits (import polls, rate-limit resets) run on a virtual clock, so the numbers come quickly.
  */
+import type { Connector } from '../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../functions/shared/events';
 import { createDotdigitalConnector, dotdigitalRetryAfter } from '../functions/shared/dotdigital/connector';
 import { createHttpClient } from '../functions/shared/http';
@@ -69,28 +70,28 @@ export function modeResult(requests: readonly ReceivedRequest[], orders: number,
   };
 }
 
-export async function benchDotdigital(options: BenchOptions = {}): Promise<BenchResult> {
+/** A sandbox as the measurement needs it: what it received, and a way back to an empty account. */
+export interface Measured {
+  requests: readonly ReceivedRequest[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Live (one event at a time) then history (batches through the bulk path), each with a fresh connector as a fresh
+ * Lambda would be, so its one-time setup (region, token, data fields) counts in each mode.
+ */
+export async function measure(sandbox: Measured, connect: () => Connector, options: BenchOptions, historyDefault: number): Promise<BenchResult> {
   const liveOrders = options.liveOrders ?? 1_000;
-  const historyOrders = options.historyOrders ?? 5_000;
+  const historyOrders = options.historyOrders ?? historyDefault;
   const batchSize = options.batchSize ?? 500;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
-  const clock = virtualClock();
-  const sandbox = await startDotdigitalSandbox({ now: clock.now });
   try {
-    // A fresh connector per mode, as a fresh Lambda: its one-time setup (and token) counts in each.
-    const connect = () =>
-      createDotdigitalConnector({
-        config: dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' }),
-        http: createHttpClient({ sleep: clock.sleep, now: clock.now, retryAfter: dotdigitalRetryAfter }),
-        credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
-        sleep: clock.sleep,
-      });
     const connector = connect();
     const liveEvents = benchOrderEvents(liveOrders, afterSalesEvery, false);
     for (const event of liveEvents) await connector.deliverOne(event);
     const live = modeResult(sandbox.requests, liveOrders, liveEvents.length);
 
-    // A fresh account for the history load: the same setup calls, then imports.
     sandbox.reset();
     const history = connect();
     const historyEvents = benchOrderEvents(historyOrders, afterSalesEvery, true);
@@ -101,6 +102,19 @@ export async function benchDotdigital(options: BenchOptions = {}): Promise<Bench
   } finally {
     await sandbox.close();
   }
+}
+
+export async function benchDotdigital(options: BenchOptions = {}): Promise<BenchResult> {
+  const clock = virtualClock();
+  const sandbox = await startDotdigitalSandbox({ now: clock.now });
+  const connect = () =>
+    createDotdigitalConnector({
+      config: dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' }),
+      http: createHttpClient({ sleep: clock.sleep, now: clock.now, retryAfter: dotdigitalRetryAfter }),
+      credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
+      sleep: clock.sleep,
+    });
+  return measure(sandbox, connect, options, 5_000);
 }
 
 /** Human-readable lines for `npm run bench`. */

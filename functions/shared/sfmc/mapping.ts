@@ -189,9 +189,11 @@ export function sfmcWorkFor(
   }
   const { order } = event.detail;
   const backfill = (mode.backfill ?? false) || event.detail.backfill;
-  const rows: Record<DataExtension, SfmcRow[]> = { customers: [customerRow(order, marketplace)], orders: [], orderLines: [] };
+  const rows: Record<DataExtension, SfmcRow[]> = { customers: [], orders: [], orderLines: [] };
   switch (event.detailType) {
     case 'Order Confirmed':
+      // The buyer's row comes with the purchase; later facts of the order carry nothing new about the buyer.
+      rows.customers.push(customerRow(order, marketplace));
       rows.orders.push(orderRow(order, marketplace));
       rows.orderLines.push(...order.lines.map((line) => saleLineRow(order, marketplace, line)));
       break;
