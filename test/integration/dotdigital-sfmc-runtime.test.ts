@@ -22,7 +22,7 @@ beforeAll(async () => {
     config: parseConfig({
       ...sandboxConfigInput,
       connectors: {
-        dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1 },
+        dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1, programmes: { confirmed: 7001 } },
         sfmc: {
           enabled: true,
           secretName: 'marketbridge/sfmc',
@@ -81,8 +81,29 @@ describe('local runtime with Dotdigital and SFMC', () => {
     for (const key of confirmedOrders) expect(orders).toContain(key);
     expect(sfmc.tokenRequests).toBe(1);
     // Decathlon forbids marketing: its buyers never enter the (marketing) confirmed journey.
+    expect(sfmc.journeyEntries.length).toBeGreaterThan(0);
     expect(sfmc.journeyEntries.every((e) => e.contactKey.startsWith('mirakl:debenhams:'))).toBe(true);
   }, 90_000);
+
+  it('a duplicate delivery of a marketing fact (a redrive, a replay) triggers no second journey entry or enrolment', async () => {
+    const sfmc = runtime.destinations.sfmc as SfmcSandbox;
+    const dotdigital = runtime.destinations.dotdigital as DotdigitalSandbox;
+    const entered = sfmc.journeyEntries.length;
+    const enrolled = dotdigital.store.enrolments.length;
+    expect(entered).toBeGreaterThan(0);
+    expect(enrolled).toBeGreaterThan(0);
+    const confirmed = runtime.events().filter(({ event }) => event['detail-type'] === 'Order Confirmed' && event.detail.marketplace === 'debenhams');
+    expect(confirmed.length).toBeGreaterThan(0);
+    const byName = Object.fromEntries(runtime.connectors.map((c) => [c.name, c]));
+    const deleted = (name: string) => byName[name]?.consumer?.stats.deletedRecords ?? 0;
+    const before = { dotdigital: deleted('dotdigital'), sfmc: deleted('sfmc') };
+    for (const { event } of confirmed) runtime.bus.publish({ source: event.source, detailType: event['detail-type'], detail: event.detail });
+    for (const name of ['dotdigital', 'sfmc'] as const) {
+      await vi.waitFor(() => expect(deleted(name)).toBe(before[name] + confirmed.length), { timeout: 30_000, interval: 100 });
+    }
+    expect(sfmc.journeyEntries).toHaveLength(entered);
+    expect(dotdigital.store.enrolments).toHaveLength(enrolled);
+  }, 60_000);
 
   it('a second read of the same orders sends nothing more downstream', async () => {
     const dotdigital = runtime.destinations.dotdigital as DotdigitalSandbox;
