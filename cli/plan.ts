@@ -11,11 +11,26 @@ import { runIngest } from '../functions/shared/ingest/ingestRun';
 import { MemoryState, openGate, RecordedOrders } from '../functions/shared/ingest/memory';
 import { OrdersPageSchema } from '../functions/shared/mirakl/orders';
 import { MemoryMappingTable, SkuMap, parseSkuMapCsv } from '../functions/shared/commerce/mappings';
+import { STOCK_NOT_CHECKED, miraklPlanLines, parsePlanStockCsv } from '../functions/shared/commerce/plan';
+import type { AvailableToSell } from '../functions/shared/commerce/ports';
 import { sfccPlanLines } from '../functions/shared/sfcc/requests';
 import { type Output, readInput, UsageError } from './io';
 
 export const PLAN_USAGE =
-  'usage: marketbridge plan [--config FILE] --marketplace ID [--sku-map CSV] [FILE]   (FILE or stdin: one OR11 response or a JSON array of them; CSV header offer_sku,product_id)';
+  'usage: marketbridge plan [--config FILE] --marketplace ID [--sku-map CSV] [--stock CSV] [FILE]   (FILE or stdin: one OR11 response or a JSON array of them; SKU map CSV header offer_sku,product_id; stock CSV header product_id,available_to_sell)';
+
+/** The dry run's SFCC available-to-sell for the acceptance plan: the CSV, or no stock check at all. */
+async function planStock(file: string | undefined, out: Output): Promise<AvailableToSell> {
+  if (!file) {
+    out.error('notice: no --stock file: acceptance plans do not check stock');
+    return STOCK_NOT_CHECKED;
+  }
+  try {
+    return parsePlanStockCsv(await readInput(file));
+  } catch (error) {
+    throw new UsageError(`--stock ${file}: ${(error as Error).message}`);
+  }
+}
 
 /** The dry run's SKU map for the marketplace planned: the CSV's rows; without one, every offer SKU is unmapped. */
 async function planSkuMap(marketplace: string, file: string | undefined): Promise<SkuMap> {
@@ -61,7 +76,7 @@ function exceptionLine(exception: ExceptionInput) {
 export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { config: { type: 'string' }, marketplace: { type: 'string' }, 'sku-map': { type: 'string' } },
+    options: { config: { type: 'string' }, marketplace: { type: 'string' }, 'sku-map': { type: 'string' }, stock: { type: 'string' } },
     allowPositionals: true,
   });
   if (!values.marketplace) throw new UsageError(`--marketplace is required\n${PLAN_USAGE}`);
@@ -70,6 +85,7 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
   const marketplace = marketplaceById(config, values.marketplace);
   const polls = parsePlanInput(await readInput(positionals[0], stdin));
   const skuMap = await planSkuMap(marketplace.id, values['sku-map']);
+  const stock = config.connectors['mirakl-acceptance']?.enabled ? await planStock(values.stock, out) : STOCK_NOT_CHECKED;
 
   const state = new MemoryState();
   let source = new RecordedOrders([]);
@@ -84,6 +100,7 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
         for (const event of events) {
           out.line(eventLine(event));
           for (const line of await sfccPlanLines(event, config, () => skuMap)) out.line(line);
+          for (const line of await miraklPlanLines(event, config, () => skuMap, () => stock)) out.line(line);
         }
       },
     },

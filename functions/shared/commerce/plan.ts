@@ -4,11 +4,12 @@
  * Nothing when that connector is not enabled in the deployment.
  */
 import type { Config } from '../config';
+import { parseCsvRecords } from './csv';
 import type { BusinessEvent } from '../events';
 import { planAcceptance } from './acceptanceConnector';
 import type { SkuMap } from './mappings';
 import { describeMiraklRequest } from './miraklRequests';
-import type { AvailableToSell } from './ports';
+import { type AvailableToSell, StaticAvailableToSell } from './ports';
 
 export const MIRAKL = 'mirakl';
 
@@ -36,3 +37,26 @@ export async function miraklPlanLines(
   }
   return lines;
 }
+
+/** `plan --stock FILE`: CSV with header `product_id,available_to_sell`, naming the first bad line. */
+export function parsePlanStockCsv(text: string): AvailableToSell {
+  const { header, records } = parseCsvRecords(text, ',');
+  if (!header.includes('product_id') || !header.includes('available_to_sell')) {
+    throw new Error('stock CSV needs the header product_id,available_to_sell');
+  }
+  const quantities = new Map<string, number>();
+  records.forEach((record, i) => {
+    const productId = (record.product_id ?? '').trim();
+    const quantity = Number((record.available_to_sell ?? '').trim());
+    if (!productId || !Number.isFinite(quantity) || quantity < 0) {
+      throw new Error(`stock CSV line ${i + 2}: needs a product_id and a number ≥ 0`);
+    }
+    quantities.set(productId, quantity);
+  });
+  return new StaticAvailableToSell(quantities);
+}
+
+/** Without a stock file the dry run does not check stock: every mapped product counts as covered. */
+export const STOCK_NOT_CHECKED: AvailableToSell = {
+  read: async (productIds) => new Map(productIds.map((id) => [id, Number.POSITIVE_INFINITY])),
+};
