@@ -6,6 +6,7 @@
  * One runtime per process at a time: process.env is global and handler modules keep the SDK clients they created
  * at import, so a second runtime in the same process would talk to the first one's emulators.
  */
+import { isIPv4 } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -84,6 +85,17 @@ export interface LocalRuntimeOptions {
   webhookModule?: string;
   /** Problems worth telling the operator about (failed invocations, ticks); messages only, no payloads. */
   onWarning?: (message: string) => void;
+  /**
+   * Secret values by name for endpoints that are not sandboxes (a marketplace whose baseUrl is not on loopback);
+   * they are held only in the in-memory Secrets Manager emulator.
+   */
+  secrets?: Readonly<Record<string, string>>;
+}
+
+/** Marketplaces configured on loopback are served by the Mirakl sandbox; any other base URL is a real endpoint. */
+export function servedBySandbox(baseUrl: string): boolean {
+  const host = new URL(baseUrl).hostname;
+  return host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'));
 }
 
 export interface ConnectorRuntime {
@@ -217,7 +229,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const sandboxUrl = sandbox.url.replace(/\/+$/, '');
     let config: Config = {
       ...base,
-      marketplaces: base.marketplaces.map((mp) => ({ ...mp, baseUrl: `${sandboxUrl}/${mp.id}` })),
+      marketplaces: base.marketplaces.map((mp) =>
+        servedBySandbox(mp.baseUrl) ? { ...mp, baseUrl: `${sandboxUrl}/${mp.id}` } : mp,
+      ),
     };
 
     const dataDir = resolve(options.dataDir ?? join(REPO_ROOT, '.marketbridge'));
@@ -228,7 +242,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const aws = await startLocalAws({ bus, queues });
     cleanups.push(() => aws.close());
-    for (const mp of config.marketplaces) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
+    for (const mp of config.marketplaces) {
+      if (servedBySandbox(mp.baseUrl)) aws.secrets.put(mp.apiKeySecret, apiKeys.get(mp.id) ?? '');
+    }
+    for (const [name, value] of Object.entries(options.secrets ?? {})) aws.secrets.put(name, value);
     aws.secrets.put(config.webhook.secretName, randomSecret());
 
     const destinations: Record<string, DestinationSandbox> = {};

@@ -6,7 +6,9 @@
  * PutEvents entries, so the poller's resending of failed entries can be watched.
  */
 import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { ConfigError, parseConfig, resolveConfig, sandboxConfigInput } from '../functions/shared/config';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { formatSummary } from './summary';
@@ -34,13 +36,14 @@ function port(value: string, name: string): number {
 }
 
 const USAGE =
-  'usage: npm start [-- --config FILE] [--seed N] [--fail-put-events RATE] [--random-ports] [--data-dir DIR]';
+  'usage: npm start [-- --config FILE] [--secrets FILE] [--seed N] [--fail-put-events RATE] [--random-ports] [--data-dir DIR]';
 
 function args() {
   try {
     return parseArgs({
       options: {
         config: { type: 'string' },
+        secrets: { type: 'string' },
         seed: { type: 'string' },
         'fail-put-events': { type: 'string' },
         'random-ports': { type: 'boolean' },
@@ -62,6 +65,15 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(error instanceof ConfigError ? error.message : String(error));
   }
+  // Real endpoints (any marketplace not on loopback) need their real keys: a JSON object of secret name → value.
+  let secrets: Record<string, string> = {};
+  if (values.secrets) {
+    try {
+      secrets = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(values.secrets, 'utf8')));
+    } catch (error) {
+      fail(`--secrets ${values.secrets}: expected a JSON object of secret name to string value (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) fail(`--seed must be an integer, got "${values.seed}"`);
   const faultRate = Number(values['fail-put-events'] ?? 0);
@@ -79,6 +91,7 @@ async function main(): Promise<void> {
   try {
     runtime = await startLocalRuntime({
       config,
+      secrets,
       randomPorts: values['random-ports'] ?? false,
       ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
       ...(process.env.PORT ? { consolePort: port(process.env.PORT, 'PORT') } : {}),
