@@ -273,6 +273,9 @@ export const SfccSchema = z
         lineId: sfccAttribute.default('c_miraklOrderLineId'),
         lineCommissionFee: sfccAttribute.default('c_miraklCommissionFee'),
         lineCommissionTotal: sfccAttribute.default('c_miraklCommissionTotal'),
+        /** On shipments: the carrier the warehouse used (SCAPI shipments carry a tracking number, no carrier). */
+        shipmentCarrier: sfccAttribute.default('c_carrierCode'),
+        shipmentTrackingUrl: sfccAttribute.default('c_trackingUrl'),
       })
       .strict()
       .prefault({}),

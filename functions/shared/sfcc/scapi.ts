@@ -151,12 +151,17 @@ export const OrderSchema = z
     channelType: z.string().optional(),
     currency: z.string().optional(),
     orderTotal: z.number().optional(),
+    lastModified: z.string().optional(),
+    productItems: z
+      .array(z.object({ productId: z.string(), quantity: z.number().optional(), shipmentId: z.string() }).loose())
+      .optional(),
     shipments: z
       .array(
         z
           .object({
             shipmentId: z.string(),
             shipmentNo: z.string().optional(),
+            shippingMethod: z.object({ id: z.string() }).loose().optional(),
             shippingStatus: z.enum(['not_shipped', 'shipped']).optional(),
             trackingNumber: z.string().optional(),
           })
@@ -166,6 +171,12 @@ export const OrderSchema = z
   })
   .loose();
 export type ScapiOrder = z.infer<typeof OrderSchema>;
+
+export const OrdersResponseSchema = z.object({ data: z.array(OrderSchema) }).strict();
+
+/** getOrders pages: at most 200 orders, and offset + limit at most 10,000. */
+export const ORDERS_PAGE_MAX = 200;
+export const ORDERS_OFFSET_LIMIT = 10_000;
 
 /** RFC 7807 problem details, as SCAPI answers errors. */
 export const ErrorResponseSchema = z

@@ -23,7 +23,7 @@ import {
   OrderUpdateSchema,
 } from '../../../functions/shared/sfcc/scapi';
 import { closeServer, readBody } from '../../aws/protocol';
-import { ScapiProblem, SfccStore, type StoredOrder } from './store';
+import { ScapiProblem, SfccStore, type StoredOrder, shippingStatusOf } from './store';
 
 export { SfccStore, type StoredOrder } from './store';
 
@@ -47,6 +47,7 @@ export type SfccRoute =
   | 'amToken'
   | 'slasToken'
   | 'createOrders'
+  | 'getOrders'
   | 'getOrder'
   | 'updateOrder'
   | 'updateOrderStatus'
@@ -114,6 +115,7 @@ const ROUTES: Route[] = [
     auth: { kind: 'token', token: 'slas' },
   },
   { name: 'createOrders', method: 'POST', path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders$`), auth: { kind: 'scapi', accepts: ['slas'] } },
+  { name: 'getOrders', method: 'GET', path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders$`), auth: { kind: 'scapi', accepts: ['am'] } },
   { name: 'getOrder', method: 'GET', path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)$`), auth: { kind: 'scapi', accepts: ['am'] } },
   {
     name: 'updateOrder',
@@ -280,7 +282,7 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
       ...(order.externalStatus ? { externalOrderStatus: order.externalStatus } : {}),
       exportStatus: 'ready',
       paymentStatus: r.paymentStatus ?? 'not_paid',
-      shippingStatus: 'not_shipped',
+      shippingStatus: shippingStatusOf(order),
       confirmationStatus: 'confirmed',
       channelType: r.channelType,
       currency: r.currency,
@@ -311,7 +313,10 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
         shipmentNo: shipmentNo(i),
         shippingMethod: { id: s.shippingMethod },
         shippingAddress: s.shippingAddress,
-        shippingStatus: 'not_shipped',
+        shippingStatus: order.shipped.has(s.shipmentId) ? 'shipped' : 'not_shipped',
+        ...(order.shipped.has(s.shipmentId)
+          ? { trackingNumber: order.shipped.get(s.shipmentId)?.trackingNumber, ...order.shipped.get(s.shipmentId)?.custom }
+          : {}),
         shippingTotal: s.shippingTotal,
         taxTotal: s.taxTotal,
         shipmentTotal: s.shippingTotal,
@@ -380,6 +385,22 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
         const order = store.createOrder(siteId, validated(CreateOrderRequestSchema, json()));
         const location = `/checkout/orders/v1/organizations/${organizationId}/orders/${encodeURIComponent(order.request.orderNo as string)}?siteId=${siteId}`;
         return { status: 201, headers: { location } };
+      }
+      case 'getOrders': {
+        const limit = Number(url.searchParams.get('limit') ?? 100);
+        const offset = Number(url.searchParams.get('offset') ?? 0);
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE || !Number.isInteger(offset) || offset < 0 || offset + limit > 10_000) {
+          throw problem(400, 'bad-request', 'Bad Request', `limit must be 1 to ${MAX_PAGE}, offset ≥ 0 and offset + limit ≤ 10000.`);
+        }
+        const from = url.searchParams.get('lastModifiedDateFrom') ?? undefined;
+        if (from !== undefined && Number.isNaN(Date.parse(from))) throw problem(400, 'bad-request', 'Bad Request', 'lastModifiedDateFrom is not a date.');
+        const orders = store.list(siteId, {
+          from,
+          shippingStatus: url.searchParams.getAll('shippingStatus').flatMap((v) => v.split(',')),
+          by: url.searchParams.get('sortBy') === 'last_modified_date' ? 'lastModified' : 'creationDate',
+          descending: url.searchParams.get('sortOrder') !== 'asc',
+        });
+        return { status: 200, body: { data: orders.slice(offset, offset + limit).map(orderResponse) } };
       }
       case 'getOrder':
         return { status: 200, body: orderResponse(store.find(siteId, orderNo as string)) };

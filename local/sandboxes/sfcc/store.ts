@@ -36,6 +36,8 @@ export interface StoredOrder {
   lastModified: string;
   /** How many updates (PATCH/PUT) it received. */
   updates: number;
+  /** Shipments the warehouse marked shipped, by shipment id: tracking number and shipment custom attributes. */
+  shipped: Map<string, { trackingNumber: string; custom: Record<string, unknown> }>;
 }
 
 export interface InventoryRecord {
@@ -98,6 +100,11 @@ export function checkTotals(request: CreateOrderRequest): void {
   }
 }
 
+export function shippingStatusOf(order: StoredOrder): 'shipped' | 'part_shipped' | 'not_shipped' {
+  if (order.shipped.size === 0) return 'not_shipped';
+  return order.shipped.size === order.request.shipments.length ? 'shipped' : 'part_shipped';
+}
+
 export class SfccStore {
   readonly orders = new Map<string, StoredOrder>();
   readonly inventory = new Map<string, Map<string, InventoryRecord>>();
@@ -134,6 +141,7 @@ export class SfccStore {
       creationDate: at,
       lastModified: at,
       updates: 0,
+      shipped: new Map(),
     };
     this.orders.set(key, order);
     return order;
@@ -174,6 +182,32 @@ export class SfccStore {
     const order = this.find(siteId, orderNo);
     order.externalStatus = status;
     this.touch(order);
+  }
+
+  /** What a warehouse integration does when a parcel leaves: the shipment is shipped, with tracking and carrier. */
+  ship(siteId: string, orderNo: string, shipmentId: string, trackingNumber: string, custom: Record<string, unknown> = {}): void {
+    const order = this.find(siteId, orderNo);
+    if (!order.request.shipments.some((s) => s.shipmentId === shipmentId)) {
+      throw new ScapiProblem(404, 'not-found', 'Shipment Not Found', `No shipment with ID '${shipmentId}' could be found.`);
+    }
+    order.shipped.set(shipmentId, { trackingNumber, custom: customOf(custom) });
+    this.touch(order);
+  }
+
+  /** getOrders: orders of a site modified since `from`, sorted by creation or modification time. */
+  list(
+    siteId: string,
+    filter: { from?: string; shippingStatus?: readonly string[]; by: 'creationDate' | 'lastModified'; descending: boolean },
+  ): StoredOrder[] {
+    const from = filter.from ? Date.parse(filter.from) : Number.NEGATIVE_INFINITY;
+    const orders = [...this.orders.values()].filter(
+      (o) =>
+        o.siteId === siteId &&
+        Date.parse(o.lastModified) >= from &&
+        (!filter.shippingStatus?.length || filter.shippingStatus.includes(shippingStatusOf(o))),
+    );
+    orders.sort((a, b) => a[filter.by].localeCompare(b[filter.by]) || (a.request.orderNo as string).localeCompare(b.request.orderNo as string));
+    return filter.descending ? orders.reverse() : orders;
   }
 
   setInventory(listId: string, productId: string, allocation: number, options: { turnover?: number; perpetual?: boolean } = {}): void {
