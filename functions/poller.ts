@@ -21,27 +21,34 @@ export const PollerInput = z
 const config = resolveConfig();
 const deps = awsIngestDependencies(config);
 
+/** Per-marketplace metrics as single metrics: the dimension never leaks between invocations of a warm process. */
+function recordMetric(marketplace: string, name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void {
+  const metric = metrics.singleMetric();
+  metric.addDimension('marketplace', marketplace);
+  metric.addMetric(name, unit, value);
+}
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
 async function ingest(input: z.infer<typeof PollerInput>): Promise<IngestReport> {
   const marketplace = marketplaceById(config, input.marketplace);
-  metrics.addDimension('marketplace', marketplace.id);
   logger.appendKeys({ marketplace: marketplace.id, mode: input.mode });
   try {
     const report = await runIngest(deps, marketplace, input.mode);
-    const published = Object.values(report.events).reduce((a, b) => a + b, 0);
-    const exceptions = Object.values(report.exceptions).reduce((a, b) => a + b, 0);
-    metrics.addMetric('EventsPublished', MetricUnit.Count, published);
-    metrics.addMetric('ExceptionsRecorded', MetricUnit.Count, exceptions);
-    metrics.addMetric('OrdersRead', MetricUnit.Count, report.ordersRead);
-    if (report.skipped) metrics.addMetric('PollSkipped', MetricUnit.Count, 1);
+    recordMetric(marketplace.id, 'EventsPublished', MetricUnit.Count, total(report.events));
+    recordMetric(marketplace.id, 'ExceptionsRecorded', MetricUnit.Count, total(report.exceptions));
+    recordMetric(marketplace.id, 'OrdersRead', MetricUnit.Count, report.ordersRead);
+    if (report.skipped) recordMetric(marketplace.id, 'PollSkipped', MetricUnit.Count, 1);
     logger.info('ingest run finished', { report });
     return report;
   } catch (error) {
-    metrics.addMetric('PollFailed', MetricUnit.Count, 1);
+    recordMetric(marketplace.id, 'PollFailed', MetricUnit.Count, 1);
     throw error;
   } finally {
     const cursor = await deps.cursors.readCursor(marketplace.id);
     if (cursor) {
-      metrics.addMetric('CursorLagSeconds', MetricUnit.Seconds, Math.round((Date.now() - Date.parse(cursor)) / 1000));
+      const lagSeconds = Math.round((Date.now() - Date.parse(cursor)) / 1000);
+      recordMetric(marketplace.id, 'CursorLagSeconds', MetricUnit.Seconds, lagSeconds);
     }
   }
 }
