@@ -8,10 +8,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { documentClient } from './shared/aws/clients';
+import { documentClient, eventBridgeClient } from './shared/aws/clients';
+import { createEventBridgePublisher } from './shared/aws/eventPublisher';
 import { readSecretField } from './shared/aws/secrets';
 import { DynamoStateStore } from './shared/aws/stateStore';
-import { TABLES, tableName } from './shared/aws/tables';
+import { EVENT_BUS_ENV, TABLES, requiredEnv, tableName } from './shared/aws/tables';
 import { resolveConfig } from './shared/config';
 import { logger, metrics, tracer } from './shared/observability';
 import { acceptWebhook, type WebhookDependencies } from './shared/webhook/acceptWebhook';
@@ -24,6 +25,7 @@ const deps: WebhookDependencies = {
   config,
   signingSecret: () => readSecretField(config.webhook.secretName, WEBHOOK_SECRET_FIELD),
   pending: new DynamoStateStore(documentClient(), tableName(TABLES.state)),
+  publisher: createEventBridgePublisher({ client: eventBridgeClient(), busName: requiredEnv(EVENT_BUS_ENV) }),
   nowMs: () => Date.now(),
   log: {
     info: (message, attributes) => logger.info(message, attributes ?? {}),

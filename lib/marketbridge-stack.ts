@@ -71,6 +71,7 @@ export class MarketBridgeStack extends Stack {
       config: props.config,
       stateTable: this.tables.state,
       webhookSecret: this.webhookSecret,
+      bus: this.bus,
     });
 
     if (props.config.connectors['sfcc-orders']?.enabled) {

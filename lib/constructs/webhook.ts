@@ -5,6 +5,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -16,6 +17,8 @@ export interface WebhookEndpointProps {
   readonly config: Config;
   readonly stateTable: ITable;
   readonly webhookSecret: ISecret;
+  /** SFCC callbacks (shipments, stock) become SFCC business events on this bus. */
+  readonly bus: IEventBus;
 }
 
 export class WebhookEndpoint extends Construct {
@@ -36,9 +39,11 @@ export class WebhookEndpoint extends Construct {
         ? {}
         : { reservedConcurrentExecutions: props.config.webhook.reservedConcurrency }),
     });
-    // The webhook only queues the notified order ids for the poller, which re-reads them through OR11 within
-    // the call-frequency contract: no bus, no exception inbox, no Mirakl keys on the internet-facing function.
+    // Mirakl notifications only queue order ids for the poller, which re-reads them through OR11 within the
+    // call-frequency contract; SFCC callbacks are published to the bus. No exception inbox, no Mirakl keys on
+    // the internet-facing function.
     this.function.grantTable(TABLES.state, props.stateTable, ['UpdateItem']);
+    this.function.grantPublish(props.bus);
     this.function.grantSecretValue(props.webhookSecret);
 
     // Mirakl, Mirakl Connect and SFCC cannot sign requests with AWS SigV4; the handler checks the HMAC instead.

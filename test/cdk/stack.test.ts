@@ -184,7 +184,10 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       [TABLES.exceptions.envVar]: ref(stack.tables.exceptions),
       EVENT_BUS_NAME: ref(stack.bus),
     });
-    expect(named(environmentOf(stack.webhook.function))).toEqual({ [TABLES.state.envVar]: ref(stack.tables.state) });
+    expect(named(environmentOf(stack.webhook.function))).toEqual({
+      [TABLES.state.envVar]: ref(stack.tables.state),
+      EVENT_BUS_NAME: ref(stack.bus),
+    });
   });
 
   it('grants no wildcard actions and only resources the function uses', () => {
@@ -218,11 +221,12 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       expect.arrayContaining(allow([...ingest, logs(poller)])),
     );
     expect(policyStatementsOf(poller.role!)).toHaveLength(ingest.length + 1);
-    // The webhook only queues order ids for the poller: no bus, no inbox, no Mirakl keys.
+    // The webhook queues order ids for the poller and publishes SFCC callbacks: no inbox, no Mirakl keys.
     const webhookStatements = allow([
       ingest[0]!,
       logs(webhook),
       { Action: 'dynamodb:UpdateItem', Resource: arnOf(stack.tables.state) },
+      { Action: 'events:PutEvents', Resource: arnOf(stack.bus) },
       { Action: 'secretsmanager:GetSecretValue', Resource: secretArn(sandboxConfig.webhook.secretName) },
     ]);
     expect(policyStatementsOf(webhook.role!)).toEqual(expect.arrayContaining(webhookStatements));

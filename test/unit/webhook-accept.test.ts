@@ -15,6 +15,7 @@ function setup() {
     config: sandboxConfig,
     signingSecret: async () => SECRET,
     pending,
+    publisher: { publish: async () => undefined },
     nowMs: () => NOW_MS,
     log: { info: () => undefined, warn: (_m: string, a?: Record<string, unknown>) => warnings.push(a ?? {}) },
   };

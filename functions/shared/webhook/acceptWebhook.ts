@@ -4,7 +4,8 @@
  * and shape (400). Accepted order notifications are queued for an OR11 re-read by the next ingest run.
  */
 import type { Config } from '../config';
-import type { PendingOrderIds } from '../ingest/ports';
+import { type BusinessEvent, businessEvent, eventIds, SCHEMA_VERSION } from '../events';
+import type { EventPublisher, PendingOrderIds } from '../ingest/ports';
 import { WebhookNotification } from './notifications';
 import { verifyWebhookSignature } from './signature';
 
@@ -24,6 +25,8 @@ export interface WebhookDependencies {
   config: Config;
   signingSecret(): Promise<string>;
   pending: PendingOrderIds;
+  /** Puts the SFCC callbacks' events on the bus. */
+  publisher: EventPublisher;
   nowMs(): number;
   log: { warn(message: string, attributes?: Record<string, unknown>): void; info(message: string, attributes?: Record<string, unknown>): void };
 }
@@ -64,7 +67,23 @@ export async function acceptWebhook(request: WebhookRequest, deps: WebhookDepend
     });
   }
   const notification = parsed.data;
-  if (!deps.config.marketplaces.some((mp) => mp.id === notification.marketplace)) {
+  const known = new Set(deps.config.marketplaces.map((mp) => mp.id));
+  if (notification.type !== 'order.changed') {
+    const named = notification.type === 'stock.changed' ? (notification.marketplaces ?? []) : [notification.marketplace];
+    const unknown = named.find((id) => !known.has(id));
+    if (unknown !== undefined) return reject(400, `unknown marketplace "${unknown}"`);
+    const events = sfccEvents(notification, notification.type === 'stock.changed' ? (notification.marketplaces ?? [...known]) : []);
+    try {
+      await deps.publisher.publish(events);
+    } catch (error) {
+      deps.log.warn('SFCC notification not published', { type: notification.type, reason: (error as Error).message });
+      // The sender retries; event ids make a retried notification harmless.
+      return reject(503, 'could not publish the notification; retry later');
+    }
+    deps.log.info('SFCC notification published', { type: notification.type, events: events.length });
+    return { statusCode: 202, body: { published: events.length } };
+  }
+  if (!known.has(notification.marketplace)) {
     return reject(400, `unknown marketplace "${notification.marketplace}"`);
   }
   await deps.pending.add(notification.marketplace, notification.orderIds);
@@ -73,4 +92,29 @@ export async function acceptWebhook(request: WebhookRequest, deps: WebhookDepend
     orders: notification.orderIds.length,
   });
   return { statusCode: 202, body: { accepted: notification.orderIds.length, rereadBy: 'next poll' } };
+}
+
+type SfccNotification = Exclude<WebhookNotification, { type: 'order.changed' }>;
+
+/** The business events an SFCC callback stands for: one shipment, or one stock change per marketplace. */
+function sfccEvents(notification: SfccNotification, stockMarketplaces: readonly string[]): BusinessEvent[] {
+  if (notification.type === 'shipment.dispatched') {
+    const { type: _type, ...shipment } = notification;
+    return [
+      businessEvent('Shipment Dispatched', {
+        ...shipment,
+        schemaVersion: SCHEMA_VERSION,
+        eventId: eventIds.shipmentDispatched(shipment.marketplace, shipment.orderId, shipment.shipmentId),
+      }),
+    ];
+  }
+  return stockMarketplaces.map((marketplace) =>
+    businessEvent('Stock Changed', {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: eventIds.stockChanged(marketplace, notification.id),
+      marketplace,
+      occurredAt: notification.occurredAt,
+      items: notification.items,
+    }),
+  );
 }
