@@ -171,7 +171,10 @@ export const DotdigitalConnectorSchema = ConnectorSchema.extend({
     })
     .strict()
     .prefault({}),
-  /** Programmes a fact enrols the contact in (the only marketing trigger); none by default. */
+  /**
+   * Programmes a fact enrols the contact in (the only marketing trigger we fire); none by default. Dotdigital caps
+   * enrolment calls at 20 an hour per account: fit for low volumes, else trigger programmes inside Dotdigital.
+   */
   programmes: z
     .object({ confirmed: z.number().int().positive().optional(), shipped: z.number().int().positive().optional() })
     .strict()
