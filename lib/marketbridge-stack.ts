@@ -12,11 +12,28 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
+import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
 import { MiraklReturn } from './constructs/mirakl-return';
 import { MiraklPoller } from './constructs/poller';
 import { SfccOrders } from './constructs/sfcc-orders';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
 import { WebhookEndpoint } from './constructs/webhook';
+
+/** Dotdigital and SFMC poll asynchronous imports inside an invocation, so they get more than the default minute. */
+const MARKETING_CONNECTORS = {
+  klaviyo: { id: 'Klaviyo', description: 'Marketplace buyers and orders into Klaviyo (profiles by external id, order events)' },
+  dotdigital: {
+    id: 'Dotdigital',
+    description: 'Marketplace buyers and orders into Dotdigital (private list, orders insight data)',
+    timeout: Duration.seconds(120),
+  },
+  sfmc: {
+    id: 'Sfmc',
+    description: 'Marketplace buyers and orders into Salesforce Marketing Cloud data extensions and journeys',
+    timeout: Duration.seconds(120),
+  },
+} as const satisfies Record<string, { id: string; description: string; timeout?: Duration }>;
+type MarketingConnector = keyof typeof MARKETING_CONNECTORS;
 
 /** Long enough to replay after a connector outage noticed late; the daily sweep covers at most 30 days. */
 const ARCHIVE_RETENTION = Duration.days(90);
@@ -35,6 +52,8 @@ export class MarketBridgeStack extends Stack {
   readonly webhookSecret: ISecret;
   readonly poller: MiraklPoller;
   readonly webhook: WebhookEndpoint;
+  /** The marketing destinations that are enabled, each with its queue, DLQ, rule and function. */
+  readonly marketing: Partial<Record<MarketingConnector, MarketBridgeConnector>> = {};
   /** Present when `connectors.sfcc-orders` is enabled. */
   readonly sfccOrders?: SfccOrders;
   /** Present when any of `mirakl-acceptance`, `mirakl-stock`, `mirakl-tracking` is enabled. */
@@ -74,6 +93,19 @@ export class MarketBridgeStack extends Stack {
       bus: this.bus,
     });
 
+    for (const name of Object.keys(MARKETING_CONNECTORS) as MarketingConnector[]) {
+      if (!props.config.connectors[name]?.enabled) continue;
+      const { id, ...settings } = MARKETING_CONNECTORS[name];
+      this.marketing[name] = new MarketBridgeConnector(this, id, {
+        config: props.config,
+        connector: name,
+        bus: this.bus,
+        tables: this.tables,
+        ...settings,
+        // History loads arrive as backlogs: bulk-sized batches let these connectors use their bulk endpoints.
+        ...BULK_BATCHING,
+      });
+    }
     if (props.config.connectors['sfcc-orders']?.enabled) {
       this.sfccOrders = new SfccOrders(this, 'SfccOrders', { config: props.config, bus: this.bus, tables: this.tables });
     }
