@@ -2,6 +2,8 @@
  * Record-level exceptions: every record that could not be mapped or delivered, with the team that owns the fix.
  * Repeated failures of the same record update one entry (deterministic id), so counts mean something.
  */
+import type { BusinessEvent } from './events';
+
 export type OwningTeam = 'ecommerce' | 'marketing' | 'finance' | 'operations';
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 
@@ -29,6 +31,11 @@ export interface ExceptionInput {
   reason: string;
   /** Where the failed payload is (an event id, a DLQ), so it can be retried. */
   payloadRef?: string;
+  /**
+   * The failed events themselves, kept on the inbox entry (in the brand's own account) so that
+   * `exceptions retry` can put them back on the bus: the SQS message is gone once it leaves the DLQ.
+   */
+  events?: readonly BusinessEvent[];
   /** Component that recorded it: `poller`, `webhook`, a connector name. */
   component: string;
 }

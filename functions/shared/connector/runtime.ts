@@ -31,6 +31,9 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 export const MAX_RECEIVE_COUNT_ENV = 'CONNECTOR_MAX_RECEIVE_COUNT';
 /** Longer than the DLQ retention (14 days): a redriven twin of an event already delivered is still recognised. */
 export const IDEMPOTENCY_TTL_SECONDS = 15 * 24 * 3600;
+/** Where a connector's delivery record is: reconciliation reads the same records to see what was delivered. */
+export const IDEMPOTENCY_KEY_PATH = 'detail.eventId';
+export const idempotencyKeyPrefix = (name: ConnectorName) => `connector-${name}`;
 
 export const CONNECTOR_METRICS = {
   delivered: 'Delivered',
@@ -113,7 +116,7 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
   const maxReceiveCount = options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
   const processor = new BatchProcessor(EventType.SQS);
   const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'detail.eventId',
+    eventKeyJmesPath: IDEMPOTENCY_KEY_PATH,
     throwOnNoIdempotencyKey: true,
     expiresAfterSeconds: IDEMPOTENCY_TTL_SECONDS,
   });
@@ -123,7 +126,7 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
       await deliver(event);
       return { deliveredAt: new Date().toISOString() };
     },
-    { persistenceStore: options.persistenceStore, config: idempotencyConfig, keyPrefix: `connector-${name}` },
+    { persistenceStore: options.persistenceStore, config: idempotencyConfig, keyPrefix: idempotencyKeyPrefix(name) },
   );
   const count = (metric: string) => metrics.addMetric(metric, MetricUnit.Count, 1);
 
@@ -164,6 +167,7 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
             ref: recordRef(parsed.event),
             reason,
             payloadRef: parsed.event.id,
+            events: [parsed.event],
           }
         : {
             type: 'event.invalid',
