@@ -82,44 +82,48 @@ export class SfccTokens {
     if (this.cached.get(kind)?.token === token) this.cached.delete(kind);
   }
 
-  private async fetch(kind: TokenKind): Promise<string> {
-    const { sfcc, http, secret } = this.deps;
+  /** How each kind of token is asked for. */
+  private grant(kind: TokenKind) {
+    const { sfcc } = this.deps;
     const hosts = sfccHosts(sfcc);
+    return kind === 'am'
+      ? {
+          operation: 'sfcc.amToken',
+          url: hosts.amToken,
+          fields: [SFCC_SECRET_FIELDS.amClientId, SFCC_SECRET_FIELDS.amClientSecret] as const,
+          form: (): Record<string, string> => ({ grant_type: 'client_credentials', scope: amScope(sfcc) }),
+          schema: AmTokenResponseSchema,
+        }
+      : {
+          operation: 'sfcc.slasToken',
+          url: hosts.slasToken,
+          fields: [SFCC_SECRET_FIELDS.slasClientId, SFCC_SECRET_FIELDS.slasClientSecret] as const,
+          // A guest on behalf of the marketplace: orders are created for guest customers named by the billing address.
+          form: (clientId: string): Record<string, string> => ({
+            grant_type: 'client_credentials',
+            hint: 'ts_ext_on_behalf_of',
+            login_id: 'guest',
+            idp_origin: 'ecom',
+            channel_id: sfcc.siteId,
+            client_id: clientId,
+          }),
+          schema: SlasTokenResponseSchema,
+        };
+  }
+
+  private async fetch(kind: TokenKind): Promise<string> {
+    const grant = this.grant(kind);
+    const [id, key] = await Promise.all(grant.fields.map((field) => this.deps.secret(field)));
     this.requests += 1;
     const issued = this.now();
-    let token: string;
-    let expiresIn: number;
-    if (kind === 'am') {
-      const [id, key] = await Promise.all([secret(SFCC_SECRET_FIELDS.amClientId), secret(SFCC_SECRET_FIELDS.amClientSecret)]);
-      const response = await http.request({
-        operation: 'sfcc.amToken',
-        method: 'POST',
-        url: hosts.amToken,
-        headers: { authorization: basic(id, key), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', scope: amScope(sfcc) }),
-      });
-      const parsed = AmTokenResponseSchema.parse(response.json);
-      [token, expiresIn] = [parsed.access_token, parsed.expires_in];
-    } else {
-      const [id, key] = await Promise.all([secret(SFCC_SECRET_FIELDS.slasClientId), secret(SFCC_SECRET_FIELDS.slasClientSecret)]);
-      const response = await http.request({
-        operation: 'sfcc.slasToken',
-        method: 'POST',
-        url: hosts.slasToken,
-        headers: { authorization: basic(id, key), 'content-type': 'application/x-www-form-urlencoded' },
-        // A guest on behalf of the marketplace: orders are created for guest customers named by the billing address.
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          hint: 'ts_ext_on_behalf_of',
-          login_id: 'guest',
-          idp_origin: 'ecom',
-          channel_id: sfcc.siteId,
-          client_id: id,
-        }),
-      });
-      const parsed = SlasTokenResponseSchema.parse(response.json);
-      [token, expiresIn] = [parsed.access_token, parsed.expires_in];
-    }
+    const response = await this.deps.http.request({
+      operation: grant.operation,
+      method: 'POST',
+      url: grant.url,
+      headers: { authorization: basic(id as string, key as string), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(grant.form(id as string)),
+    });
+    const { access_token: token, expires_in: expiresIn } = grant.schema.parse(response.json);
     const lifetime = expiresIn * 1000;
     this.cached.set(kind, { token, renewAt: issued + Math.max(lifetime / 2, lifetime - RENEW_BEFORE_EXPIRY_MS) });
     return token;

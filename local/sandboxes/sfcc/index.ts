@@ -7,13 +7,13 @@
  * - OCAPI Data API inventory records (one, or a list page of at most 200).
  * Request bodies are validated with MarketBridge's own schemas of the vendor documents (functions/shared/sfcc/scapi),
  * so the sandbox works on a clone without the vendor files; contract tests check schemas and responses against them.
- * Faults (429 with Retry-After, 5xx, timeouts, lost acknowledgements) are injected per route. It never logs.
+ * Faults (429 with Retry-After, 5xx, timeouts, lost acknowledgements) are injected per route through the shared
+ * sandbox scaffolding. It never logs.
  *
- * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with an `SfccFault`.
+ * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `SandboxFault`.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { ZodType } from 'zod';
 import { OCAPI_VERSION } from '../../../functions/shared/sfcc/auth';
 import {
@@ -22,7 +22,7 @@ import {
   OrderStatusUpdateSchema,
   OrderUpdateSchema,
 } from '../../../functions/shared/sfcc/scapi';
-import { closeServer, readBody } from '../../aws/protocol';
+import { type ReceivedRequest, type Reply, type SandboxFault, type VendorRequest, startVendorServer } from '../dotdigital/vendorServer';
 import { ScapiProblem, SfccStore, type StoredOrder, shippingStatusOf } from './store';
 
 export { SfccStore, type StoredOrder } from './store';
@@ -55,21 +55,6 @@ export type SfccRoute =
   | 'getInventoryRecord'
   | 'listInventoryRecords';
 
-export type SfccFault =
-  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: SfccRoute }
-  /** Never answers; with `afterEffect` the request is applied first (the write happened, its answer is lost). */
-  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: SfccRoute };
-
-export interface SfccReceivedRequest {
-  method: string;
-  path: string;
-  route: SfccRoute | undefined;
-  status: number;
-  /** Parsed JSON or form body, for tests (the sandbox never logs it). */
-  body: unknown;
-  at: number;
-}
-
 export interface SfccSandboxOptions {
   /** 0 picks a free port (the default); `npm start` uses DEFAULT_SFCC_SANDBOX_PORT. */
   port?: number;
@@ -84,19 +69,14 @@ export interface SfccSandboxOptions {
 export interface SfccSandbox {
   url: string;
   store: SfccStore;
-  requests: SfccReceivedRequest[];
-  inject(fault: SfccFault): void;
+  requests: ReceivedRequest[];
+  inject(fault: SandboxFault & { route?: SfccRoute }): void;
   /** Forgets orders, inventory, tokens, requests and faults. */
   reset(): void;
   close(): Promise<void>;
 }
 
 type TokenKind = 'am' | 'slas';
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
 type Auth = { kind: 'scapi'; accepts: readonly TokenKind[] } | { kind: 'ocapi' } | { kind: 'token'; token: TokenKind };
 interface Route {
   name: SfccRoute;
@@ -188,17 +168,6 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
   const lifetimes = { am: options.tokenLifetimeSeconds?.am ?? 1799, slas: options.tokenLifetimeSeconds?.slas ?? 1800 };
   const store = new SfccStore(() => new Date(now()));
   const tokens = new Map<string, { kind: TokenKind; expiresAt: number }>();
-  const requests: SfccReceivedRequest[] = [];
-  let faults: (SfccFault & { remaining: number })[] = [];
-  const hanging = new Set<ServerResponse>();
-
-  function takeFault(route: SfccRoute): SfccFault | undefined {
-    const fault = faults.find((f) => !f.route || f.route === route);
-    if (!fault) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
-    return fault;
-  }
 
   function issue(kind: TokenKind): { token: string; expiresIn: number } {
     const token = randomBytes(24).toString('base64url');
@@ -206,24 +175,24 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     return { token, expiresIn: lifetimes[kind] };
   }
 
-  function basicCredentials(request: IncomingMessage): [string, string] {
-    const match = /^Basic (\S+)$/.exec(request.headers.authorization ?? '');
+  function basicCredentials(headers: IncomingHttpHeaders): [string, string] {
+    const match = /^Basic (\S+)$/.exec(headers.authorization ?? '');
     const decoded = match ? Buffer.from(match[1] as string, 'base64').toString('utf8') : '';
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new OAuthProblem(401, 'invalid_client');
     return [decoded.slice(0, colon), decoded.slice(colon + 1)];
   }
 
-  function form(request: IncomingMessage, raw: Buffer): URLSearchParams {
+  function form(request: VendorRequest): URLSearchParams {
     if (!/^application\/x-www-form-urlencoded\b/i.test(request.headers['content-type'] ?? '')) {
       throw new OAuthProblem(400, 'invalid_request');
     }
-    return new URLSearchParams(raw.toString('utf8'));
+    return new URLSearchParams(request.raw.toString('utf8'));
   }
 
-  function tokenReply(kind: TokenKind, request: IncomingMessage, raw: Buffer, org: string | undefined): Reply {
-    const params = form(request, raw);
-    const [id, secret] = basicCredentials(request);
+  function tokenReply(kind: TokenKind, request: VendorRequest, org: string | undefined): Reply {
+    const params = form(request);
+    const [id, secret] = basicCredentials(request.headers);
     if (kind === 'am') {
       if (id !== credentials.amClientId || secret !== credentials.amClientSecret) throw new OAuthProblem(401, 'invalid_client');
       if (params.get('grant_type') !== 'client_credentials') throw new OAuthProblem(400, 'unsupported_grant_type');
@@ -265,8 +234,8 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     };
   }
 
-  function bearer(request: IncomingMessage): TokenKind | undefined {
-    const match = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '');
+  function bearer(headers: IncomingHttpHeaders): TokenKind | undefined {
+    const match = /^Bearer (\S+)$/.exec(headers.authorization ?? '');
     const token = match ? tokens.get(match[1] as string) : undefined;
     if (!token || token.expiresAt <= now()) return undefined;
     return token.kind;
@@ -340,9 +309,10 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     };
   }
 
-  function apply(route: SfccRoute, params: string[], url: URL, request: IncomingMessage, raw: Buffer): Reply {
-    if (route === 'amToken') return tokenReply('am', request, raw, undefined);
-    if (route === 'slasToken') return tokenReply('slas', request, raw, params[0]);
+  function apply(route: SfccRoute, params: string[], request: VendorRequest): Reply {
+    const { url, raw } = request;
+    if (route === 'amToken') return tokenReply('am', request, undefined);
+    if (route === 'slasToken') return tokenReply('slas', request, params[0]);
     if (route === 'getInventoryRecord' || route === 'listInventoryRecords') {
       const listId = decodeURIComponent(params[0] as string);
       const list = store.inventory.get(listId);
@@ -416,27 +386,26 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     }
   }
 
-  function handle(request: IncomingMessage, url: URL, raw: Buffer | undefined): Reply | 'hang' {
-    const method = request.method ?? 'GET';
+  function handle(request: VendorRequest, fault: SandboxFault | undefined): Reply | 'hang' {
+    const { method, url } = request;
     const route = ROUTES.find((r) => r.method === method && r.path.test(url.pathname));
     if (!route) throw problem(404, 'not-found', 'Not Found', `${method} ${url.pathname} is not served by this sandbox.`);
-    if (raw === undefined) throw problem(413, 'payload-too-large', 'Payload Too Large', 'The request body exceeds 5 MB.');
+    if (request.raw.length > MAX_BODY_BYTES) throw problem(413, 'payload-too-large', 'Payload Too Large', 'The request body exceeds 5 MB.');
     if (route.auth.kind !== 'token') {
-      const kind = bearer(request);
+      const kind = bearer(request.headers);
       const accepted = route.auth.kind === 'ocapi' ? kind === 'am' : kind !== undefined && route.auth.accepts.includes(kind);
       if (!accepted) {
         if (route.auth.kind === 'ocapi') throw new OcapiFault(401, 'InvalidAccessTokenException', 'The access token is invalid or expired.');
         throw problem(401, 'unauthorized', 'Unauthorized', 'A valid token of the type this endpoint requires is missing or expired.');
       }
     }
-    const fault = takeFault(route.name);
     if (fault?.kind === 'status') {
       const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(fault.retryAfterSeconds ?? 1) } : {};
       const title = fault.status === 429 ? 'Too Many Requests' : 'Service Unavailable';
       return { status: fault.status, headers, body: problem(fault.status, fault.status === 429 ? 'too-many-requests' : 'service-unavailable', title, title).body() };
     }
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
-    const reply = apply(route.name, route.path.exec(url.pathname)?.slice(1) ?? [], url, request, raw);
+    const reply = apply(route.name, route.path.exec(url.pathname)?.slice(1) ?? [], request);
     return fault?.kind === 'timeout' ? 'hang' : reply;
   }
 
@@ -449,110 +418,40 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     return { status: 500, body: problem(500, 'internal-server-error', 'Internal Server Error', 'Unexpected sandbox error.').body() };
   }
 
-  function send(response: ServerResponse, reply: Reply): void {
-    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
-    response.writeHead(reply.status, {
-      ...(payload ? { 'content-type': 'application/json' } : {}),
-      'content-length': Buffer.byteLength(payload),
-      ...reply.headers,
-    });
-    response.end(payload);
-  }
-
-  function parsedBody(request: IncomingMessage, raw: Buffer | undefined): unknown {
-    if (!raw || raw.length === 0) return undefined;
-    if (/form-urlencoded/.test(request.headers['content-type'] ?? '')) {
-      return Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
-    }
-    try {
-      return JSON.parse(raw.toString('utf8'));
-    } catch {
-      return undefined;
-    }
-  }
-
-  const server = createServer(async (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const raw = await readBody(request, MAX_BODY_BYTES);
-    if (url.pathname.startsWith('/__sandbox/')) {
-      send(response, control(request.method ?? 'GET', url.pathname, raw ?? Buffer.alloc(0)));
-      return;
-    }
-    let reply: Reply | 'hang';
-    try {
-      reply = handle(request, url, raw);
-    } catch (error) {
-      reply = errorReply(error);
-    }
-    requests.push({
-      method: request.method ?? 'GET',
-      path: url.pathname,
-      route: ROUTES.find((r) => r.method === request.method && r.path.test(url.pathname))?.name,
-      status: reply === 'hang' ? 0 : reply.status,
-      body: parsedBody(request, raw),
-      at: now(),
-    });
-    if (reply === 'hang') {
-      hanging.add(response);
-      response.on('close', () => hanging.delete(response));
-      return;
-    }
-    send(response, reply);
-  });
-
-  function control(method: string, path: string, raw: Buffer): Reply {
-    if (method === 'GET' && path === '/__sandbox/state') {
-      return {
-        status: 200,
-        body: {
-          orders: [...store.orders.values()].map((o) => ({
-            orderNo: o.request.orderNo,
-            siteId: o.siteId,
-            status: o.status,
-            externalStatus: o.externalStatus,
-            custom: o.custom,
-          })),
-          duplicatesRejected: store.duplicatesRejected,
-          requests: requests.map(({ body: _body, ...rest }) => rest),
-          faults,
-        },
-      };
-    }
-    if (method === 'POST' && path === '/__sandbox/faults') {
+  const server = await startVendorServer({
+    port: options.port,
+    maxBodyBytes: MAX_BODY_BYTES,
+    now,
+    routeOf: (method, path) => ROUTES.find((r) => r.method === method && r.path.test(path))?.name,
+    handle: (request, fault) => {
       try {
-        inject(JSON.parse(raw.toString('utf8')) as SfccFault);
-        return { status: 204 };
+        return handle(request, fault);
       } catch (error) {
-        return { status: 400, body: { message: (error as Error).message } };
+        return errorReply(error);
       }
-    }
-    return { status: 404, body: { message: 'unknown sandbox control' } };
-  }
-
-  function inject(fault: SfccFault): void {
-    if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error('fault `times` must be a positive integer');
-    faults.push({ ...fault, remaining: fault.times });
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    },
+    state: () => ({
+      orders: [...store.orders.values()].map((o) => ({
+        orderNo: o.request.orderNo,
+        siteId: o.siteId,
+        status: o.status,
+        externalStatus: o.externalStatus,
+        custom: o.custom,
+      })),
+      duplicatesRejected: store.duplicatesRejected,
+    }),
   });
 
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     store,
-    requests,
-    inject,
+    requests: server.requests,
+    inject: server.inject,
     reset() {
       store.clear();
       tokens.clear();
-      requests.length = 0;
-      faults = [];
+      server.reset();
     },
-    async close() {
-      for (const response of hanging) response.destroy();
-      await closeServer(server);
-    },
+    close: () => server.close(),
   };
 }

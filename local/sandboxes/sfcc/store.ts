@@ -76,27 +76,20 @@ export function checkTotals(request: CreateOrderRequest): void {
     ...request.shipments.map((s) => s.shippingTotal),
     ...adjustments.map((a) => a.grossPrice),
   ]);
-  if (cents(request.orderTotal) !== orderTotal) {
-    throw new ScapiProblem(
-      400,
-      'invalid-order-total',
-      'Invalid Order Total',
-      `The passed order total '${format(cents(request.orderTotal))}' does not match the calculated order total '${format(orderTotal)}'.`,
-    );
-  }
   const taxTotal = sum([
     ...request.productItems.map((i) => i.tax),
     ...options.map((o) => o.tax),
     ...request.shipments.map((s) => s.taxTotal),
     ...adjustments.map((a) => a.tax),
   ]);
-  if (cents(request.taxTotal) !== taxTotal) {
-    throw new ScapiProblem(
-      400,
-      'invalid-tax-total',
-      'Invalid Tax Total',
-      `The passed tax total '${format(cents(request.taxTotal))}' does not match the calculated tax total '${format(taxTotal)}'.`,
-    );
+  for (const [name, passed, calculated] of [
+    ['order', request.orderTotal, orderTotal],
+    ['tax', request.taxTotal, taxTotal],
+  ] as const) {
+    if (cents(passed) === calculated) continue;
+    const title = `Invalid ${name === 'order' ? 'Order' : 'Tax'} Total`;
+    const detail = `The passed ${name} total '${format(cents(passed))}' does not match the calculated ${name} total '${format(calculated)}'.`;
+    throw new ScapiProblem(400, `invalid-${name}-total`, title, detail);
   }
 }
 
