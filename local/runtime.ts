@@ -18,6 +18,7 @@ import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws/protocol';
 import { LocalBus, type LoggedEvent } from './bus';
 import { DEFAULT_CONNECTORS, loadHandler, planConnectors, REPO_ROOT, type ConnectorRegistration } from './connectors';
+import { startCommerceLoop } from './commerce';
 import { startConsoleServer, type ConsoleServer } from './console-server';
 import { startFunctionUrl, type FunctionUrlServer } from './function-url';
 import { lambdaContext } from './lambda';
@@ -294,6 +295,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const consumer = connector.consumer;
       consumer.start();
       cleanups.push(() => consumer.stop());
+    }
+
+    const returnPath = (name: string) => plans.find((plan) => plan.name === name)?.handlerFile;
+    if (returnPath('mirakl-acceptance') || returnPath('mirakl-stock') || returnPath('mirakl-tracking')) {
+      const watchFile = resolve(REPO_ROOT, 'functions/acceptance-watch.ts');
+      const stopCommerce = await startCommerceLoop({
+        config,
+        sandbox,
+        ...(returnPath('mirakl-stock') ? { stockHandlerFile: returnPath('mirakl-stock') } : {}),
+        ...(returnPath('mirakl-acceptance') && existsSync(watchFile) ? { watchHandlerFile: watchFile } : {}),
+        warn,
+      });
+      cleanups.push(stopCommerce);
     }
 
     let webhookServer: FunctionUrlServer | undefined;

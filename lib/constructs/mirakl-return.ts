@@ -16,13 +16,13 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLES } from '../../functions/shared/aws/tables';
+import { ACCEPTANCE_WATCH_MINUTES } from '../../functions/shared/commerce/deadlineWatch';
 import type { Config } from '../../functions/shared/config';
 import { MarketBridgeConnector } from './connector';
 import { MarketBridgeFunction, POWERTOOLS_METRICS_NAMESPACE } from './function';
 import type { TableKey } from './tables';
 
-/** Often enough to raise an alarm hours before the margin runs out, rarely enough to cost nothing. */
-const WATCH_INTERVAL = Duration.minutes(15);
+const WATCH_INTERVAL = Duration.minutes(ACCEPTANCE_WATCH_MINUTES);
 export const AT_RISK_METRIC = 'AcceptanceDeadlineAtRisk';
 
 export interface MiraklReturnProps {

@@ -12,6 +12,8 @@ import type { MappingTable } from './mappings';
 import { AcceptanceWatchList } from './watchList';
 
 export const WATCH_COMPONENT = 'acceptance-watch';
+/** Often enough to warn hours before the margin runs out, rarely enough to cost nothing. */
+export const ACCEPTANCE_WATCH_MINUTES = 15;
 
 export interface DeadlineWatchDeps {
   config: Config;
