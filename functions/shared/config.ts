@@ -291,6 +291,36 @@ export const SfccSchema = z
   });
 export type SfccConfig = z.infer<typeof SfccSchema>;
 
+/** Alarms, the daily reconciliation and the weekly report; thresholds say how much the business tolerates. */
+export const OperationsSchema = z
+  .object({
+    /** E-mail addresses subscribed to the alarm topic, which also carries the weekly health report. */
+    subscribers: z.array(z.email()).default([]),
+    alarms: z
+      .object({
+        /** A connector queue whose oldest message is older than this is not keeping up. */
+        oldestMessageAgeMinutes: z.number().int().min(1).default(30),
+        /** Default: three poll intervals of the marketplace, at least 15 minutes. */
+        cursorLagMinutes: z.number().int().min(1).optional(),
+        /** 429 answers per connector in 5 minutes (the HTTP layer retries them, but steady pressure slows delivery). */
+        rateLimitedPer5Minutes: z.number().int().min(0).default(50),
+        openExceptions: z.number().int().min(0).default(25),
+        /** Orders a connector is missing after the daily reconciliation. */
+        reconciliationMissing: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .prefault({}),
+    reconciliation: z
+      .object({
+        /** Days of Mirakl orders the daily run compares; at most 14, delivery records are kept 15 days. */
+        days: z.number().int().min(1).max(14).default(3),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type OperationsConfig = z.infer<typeof OperationsSchema>;
+
 export const ConfigSchema = z
   .object({
     marketplaces: z.array(MarketplaceSchema).min(1),
@@ -307,6 +337,7 @@ export const ConfigSchema = z
       .strict()
       .default({}),
     sfcc: SfccSchema.optional(),
+    operations: OperationsSchema.prefault({}),
     webhook: z
       .object({
         secretName: secretName,
