@@ -4,7 +4,8 @@
  * No network, no AWS: state between successive polls lives in memory.
  */
 import { parseArgs } from 'node:util';
-import { resolveConfig, marketplaceById } from '../functions/shared/config';
+import { type Config, marketplaceById, resolveConfig } from '../functions/shared/config';
+import { CONNECTOR_ROUTES } from '../functions/shared/routes';
 import type { BusinessEvent } from '../functions/shared/events';
 import type { ExceptionInput } from '../functions/shared/exceptions';
 import { runIngest } from '../functions/shared/ingest/ingestRun';
@@ -14,10 +15,13 @@ import { MemoryMappingTable, SkuMap, parseSkuMapCsv } from '../functions/shared/
 import { STOCK_NOT_CHECKED, miraklPlanLines, parsePlanStockCsv } from '../functions/shared/commerce/plan';
 import type { AvailableToSell } from '../functions/shared/commerce/ports';
 import { sfccPlanLines } from '../functions/shared/sfcc/requests';
+import { dotdigitalRequestsFor } from '../functions/shared/dotdigital/requests';
+import { klaviyoRequestsFor } from '../functions/shared/klaviyo/requests';
+import { sfmcRequestsFor } from '../functions/shared/sfmc/requests';
 import { type Output, readInput, UsageError } from './io';
 
 export const PLAN_USAGE =
-  'usage: marketbridge plan [--config FILE] --marketplace ID [--sku-map CSV] [--stock CSV] [FILE]   (FILE or stdin: one OR11 response or a JSON array of them; SKU map CSV header offer_sku,product_id; stock CSV header product_id,available_to_sell)';
+  'usage: marketbridge plan [--config FILE] --marketplace ID [--backfill] [--sku-map CSV] [--stock CSV] [FILE]   (FILE or stdin: one OR11 response or a JSON array of them; SKU map CSV header offer_sku,product_id; stock CSV header product_id,available_to_sell)';
 
 /** The dry run's SFCC available-to-sell for the acceptance plan: the CSV, or no stock check at all. */
 async function planStock(file: string | undefined, out: Output): Promise<AvailableToSell> {
@@ -69,6 +73,44 @@ function eventLine(event: BusinessEvent) {
   return { kind: 'event', id: event.id, source: event.source, detailType: event.detailType, detail: event.detail };
 }
 
+interface PlannedRequestLike {
+  connector: string;
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+/** A request line carries the full URL (where it goes) and its path (what it does), secrets already masked. */
+function requestLine(request: PlannedRequestLike) {
+  const url = new URL(request.url);
+  return {
+    kind: 'request',
+    connector: request.connector,
+    method: request.method,
+    url: request.url,
+    path: `${url.pathname}${url.search}`,
+    headers: request.headers,
+    body: request.body,
+  };
+}
+
+const MARKETING_PLANNERS = {
+  klaviyo: klaviyoRequestsFor,
+  dotdigital: dotdigitalRequestsFor,
+  sfmc: sfmcRequestsFor,
+} as const;
+
+/** The marketing destinations' requests for an event, for each enabled connector routed this marketplace. */
+function marketingRequests(event: BusinessEvent, config: Config, backfill: boolean): PlannedRequestLike[] {
+  return (Object.keys(MARKETING_PLANNERS) as (keyof typeof MARKETING_PLANNERS)[]).flatMap((name) => {
+    const connector = config.connectors[name];
+    if (!connector?.enabled || !CONNECTOR_ROUTES[name].includes(event.detailType)) return [];
+    if (connector.marketplaces.length > 0 && !connector.marketplaces.includes(event.detail.marketplace)) return [];
+    return MARKETING_PLANNERS[name](event, config, { backfill });
+  });
+}
+
 function exceptionLine(exception: ExceptionInput) {
   return { kind: 'exception', type: exception.type, marketplace: exception.marketplace, ref: exception.ref, message: exception.reason };
 }
@@ -76,7 +118,13 @@ function exceptionLine(exception: ExceptionInput) {
 export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableStream): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { config: { type: 'string' }, marketplace: { type: 'string' }, 'sku-map': { type: 'string' }, stock: { type: 'string' } },
+    options: {
+      config: { type: 'string' },
+      marketplace: { type: 'string' },
+      'sku-map': { type: 'string' },
+      stock: { type: 'string' },
+      backfill: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
   });
   if (!values.marketplace) throw new UsageError(`--marketplace is required\n${PLAN_USAGE}`);
@@ -99,6 +147,7 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
       publish: async (events: readonly BusinessEvent[]) => {
         for (const event of events) {
           out.line(eventLine(event));
+          for (const request of marketingRequests(event, config, values.backfill ?? false)) out.line(requestLine(request));
           for (const line of await sfccPlanLines(event, config, () => skuMap)) out.line(line);
           for (const line of await miraklPlanLines(event, config, () => skuMap, () => stock)) out.line(line);
         }
@@ -110,7 +159,7 @@ export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableS
   };
   for (const orders of polls) {
     source = new RecordedOrders(orders);
-    await runIngest(deps, marketplace, 'poll');
+    await runIngest(deps, marketplace, 'poll', { backfill: values.backfill ?? false });
   }
   return 0;
 }

@@ -1,8 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../cli/main';
 import { plan } from '../../cli/plan';
+import { sandboxConfigInput } from '../../functions/shared/config';
 import { rawOrder, updated, withLines } from '../support/miraklOrders';
 
 function capture() {
@@ -71,5 +75,44 @@ describe('marketbridge plan', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('input is not valid JSON');
     expect(bad.stdout).toBe('');
+  });
+});
+
+describe('marketbridge plan with destinations configured', () => {
+  function configFile(connectors: Record<string, unknown>): string {
+    const dir = mkdtempSync(join(tmpdir(), 'mb-plan-'));
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ ...sandboxConfigInput, connectors }));
+    return file;
+  }
+
+  it('prints each enabled marketing connector’s requests after the event, key masked, single calls by default', async () => {
+    const c = capture();
+    const file = configFile({ klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo' } });
+    await plan(['--config', file, '--marketplace', 'debenhams'], c.out, stdin(JSON.stringify({ orders: [rawOrder('KP-A')] })));
+    const [event, ...requests] = c.lines;
+    expect(event).toMatchObject({ kind: 'event', id: 'debenhams:KP-A:confirmed' });
+    expect(requests.length).toBeGreaterThan(0);
+    for (const request of requests) {
+      expect(request).toMatchObject({ kind: 'request', connector: 'klaviyo', method: 'POST', url: expect.stringMatching(/^https:\/\/a\.klaviyo\.com\/api\//) });
+      expect(String(request.path)).toMatch(/^\/api\//);
+      expect(JSON.stringify(request.headers)).not.toMatch(/Klaviyo-API-Key (?!\*\*\*)/);
+    }
+    expect(requests.map((r) => r.path)).not.toContain('/api/event-bulk-create-jobs');
+  });
+
+  it('--backfill marks events as history and uses the bulk form', async () => {
+    const c = capture();
+    const file = configFile({ klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo' } });
+    await plan(['--config', file, '--marketplace', 'debenhams', '--backfill'], c.out, stdin(JSON.stringify({ orders: [rawOrder('KB-A')] })));
+    expect(c.lines[0]).toMatchObject({ kind: 'event', detail: { backfill: true } });
+    expect(c.lines.slice(1).map((r) => r.path)).toContain('/api/event-bulk-create-jobs');
+  });
+
+  it('a connector limited to other marketplaces prints nothing for this one', async () => {
+    const c = capture();
+    const file = configFile({ klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo', marketplaces: ['decathlon'] } });
+    await plan(['--config', file, '--marketplace', 'debenhams'], c.out, stdin(JSON.stringify({ orders: [rawOrder('KX-A')] })));
+    expect(c.lines.map((l) => l.kind)).toEqual(['event']);
   });
 });

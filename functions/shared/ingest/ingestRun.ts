@@ -49,6 +49,7 @@ async function processPage(
   component: string,
   rawOrders: unknown[],
   report: IngestReport,
+  backfill: boolean,
 ): Promise<string[]> {
   const ids = [...new Set(rawOrders.map(orderIdOf).filter((id): id is string => id !== undefined))];
   const stored = await deps.snapshots.load(marketplace.id, ids);
@@ -61,7 +62,7 @@ async function processPage(
     report.ordersRead += 1;
     const id = orderIdOf(raw);
     const previous = id ? current.get(id)?.snapshot : undefined;
-    const result = orderFacts(raw, previous, { marketplace, component });
+    const result = orderFacts(raw, previous, { marketplace, component, backfill });
     if (result.exception) exceptions.push(result.exception);
     if (result.stale) report.staleOrders += 1;
     for (const notice of result.notices) deps.log.warn(notice, { marketplace: marketplace.id, orderId: result.orderId });
@@ -96,7 +97,9 @@ export async function runIngest(
   deps: IngestDependencies,
   marketplace: MarketplaceConfig,
   mode: IngestMode,
+  options: { backfill?: boolean } = {},
 ): Promise<IngestReport> {
+  const backfill = options.backfill ?? false;
   const report = emptyReport(marketplace.id, mode);
   const component = 'poller';
   const gate = await deps.gate.acquire(marketplace.id, 'OR11');
@@ -109,7 +112,7 @@ export async function runIngest(
 
   const pending = await deps.pending.list(marketplace.id);
   if (pending.length > 0) {
-    for await (const page of source.byIds(pending)) await processPage(deps, marketplace, component, page, report);
+    for await (const page of source.byIds(pending)) await processPage(deps, marketplace, component, page, report, backfill);
     await deps.pending.remove(marketplace.id, pending);
   }
 
@@ -124,7 +127,7 @@ export async function runIngest(
   // No end_update_date on purpose: pages are sorted by creation date, so an order updated while we page stays in
   // the result set at its place; an upper bound would drop it and shift every later order past our offsets.
   for await (const page of source.pages({ startUpdateDate: from })) {
-    await processPage(deps, marketplace, component, page, report);
+    await processPage(deps, marketplace, component, page, report, backfill);
   }
 
   if (mode === 'poll') {
