@@ -4,8 +4,7 @@
  * `list` prints JSON lines; `import` reads CSV (`offer_sku,product_id` / `carrier_name,carrier_code`).
  */
 import { parseArgs } from 'node:util';
-import { parseCsvRecords } from '../functions/shared/commerce/csv';
-import { CarrierMap, SkuMap, parseSkuMapCsv } from '../functions/shared/commerce/mappings';
+import { CarrierMap, SkuMap, parseMappingCsv, parseSkuMapCsv } from '../functions/shared/commerce/mappings';
 import { marketplaceById, resolveConfig } from '../functions/shared/config';
 import { type CommerceCliDeps, awsCommerceCliDeps } from './commerceDeps';
 import { type Output, readInput, UsageError } from './io';
@@ -17,19 +16,6 @@ export const MAPPINGS_USAGE = `usage: marketbridge mappings sku|carrier list|set
   mappings carrier list                      every carrier name and its Mirakl code (SH21-seeded or manual)
   mappings carrier set NAME CODE [--standard-code CODE]
   mappings carrier import [FILE]             CSV with header carrier_name,carrier_code`;
-
-function parseCarrierCsv(text: string): { name: string; code: string }[] {
-  const { header, records } = parseCsvRecords(text, ',');
-  if (!header.includes('carrier_name') || !header.includes('carrier_code')) {
-    throw new UsageError('carrier CSV needs the header carrier_name,carrier_code');
-  }
-  return records.map((record, i) => {
-    const name = (record.carrier_name ?? '').trim();
-    const code = (record.carrier_code ?? '').trim();
-    if (!name || !code) throw new UsageError(`carrier CSV line ${i + 2}: carrier_name and carrier_code must be non-empty`);
-    return { name, code };
-  });
-}
 
 export async function mappings(
   args: string[],
@@ -82,8 +68,13 @@ export async function mappings(
     out.line({ name, code, ...(values['standard-code'] ? { standardCode: values['standard-code'] } : {}) });
   }
   if (action === 'import') {
-    const rows = parseCarrierCsv(await readInput(rest[0], stdin));
-    for (const row of rows) await carriers.set(row.name, row.code);
+    let rows: { carrier_name: string; carrier_code: string }[];
+    try {
+      rows = parseMappingCsv(await readInput(rest[0], stdin), 'carrier', ['carrier_name', 'carrier_code'] as const);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    for (const row of rows) await carriers.set(row.carrier_name, row.carrier_code);
     out.error(`imported ${rows.length} carrier mapping(s) for ${marketplace.id}`);
   }
   return 0;

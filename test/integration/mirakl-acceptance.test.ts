@@ -153,13 +153,17 @@ describe('mirakl-acceptance', () => {
   });
 });
 
+function acceptanceRules(mode: 'auto' | 'manual', whenOutOfStock: 'leave' | 'refuse'): Partial<ConfigInput> {
+  return {
+    marketplaces: sandboxConfigInput.marketplaces.map((mp) =>
+      mp.id === MP ? { ...mp, acceptance: { mode, whenOutOfStock, windowHours: 72, alarmMarginHours: 12 } } : mp,
+    ),
+  };
+}
+
 describe('mirakl-acceptance rules', () => {
   it('whenOutOfStock "refuse" refuses every line and records why', async () => {
-    await start({
-      marketplaces: sandboxConfigInput.marketplaces.map((mp) =>
-        mp.id === MP ? { ...mp, acceptance: { mode: 'auto', whenOutOfStock: 'refuse', windowHours: 72, alarmMarginHours: 12 } } : mp,
-      ),
-    });
+    await start(acceptanceRules('auto', 'refuse'));
     const { order, event } = waitingOrder([{ offerSku: KETTLE, quantity: 5 }]);
     expect(await h.deliver('mirakl-acceptance', connector(), [event])).toEqual([]);
     expect(h.sandbox.world.get(MP, order.order_id)?.order_state).toBe('REFUSED');
@@ -169,22 +173,14 @@ describe('mirakl-acceptance rules', () => {
   });
 
   it('whenOutOfStock "refuse" never refuses for an unmapped SKU: a person decides', async () => {
-    await start({
-      marketplaces: sandboxConfigInput.marketplaces.map((mp) =>
-        mp.id === MP ? { ...mp, acceptance: { mode: 'auto', whenOutOfStock: 'refuse', windowHours: 72, alarmMarginHours: 12 } } : mp,
-      ),
-    });
+    await start(acceptanceRules('auto', 'refuse'));
     const { order, event } = waitingOrder([{ offerSku: 'UNMAPPED-DB-7781-TAN', quantity: 1 }]);
     expect(await h.deliver('mirakl-acceptance', connector(), [event])).toEqual([0]);
     expect(h.sandbox.world.get(MP, order.order_id)?.order_state).toBe('WAITING_ACCEPTANCE');
   });
 
   it('mode "manual" sends nothing and keeps the order on the watch list', async () => {
-    await start({
-      marketplaces: sandboxConfigInput.marketplaces.map((mp) =>
-        mp.id === MP ? { ...mp, acceptance: { mode: 'manual', whenOutOfStock: 'leave', windowHours: 72, alarmMarginHours: 12 } } : mp,
-      ),
-    });
+    await start(acceptanceRules('manual', 'leave'));
     const { order, event } = waitingOrder([{ offerSku: DRESS, quantity: 1 }]);
     expect(await h.deliver('mirakl-acceptance', connector(), [event])).toEqual([]);
     expect(h.calls('OR21')).toEqual([]);

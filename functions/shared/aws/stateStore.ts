@@ -23,7 +23,8 @@ const keys = {
 const BATCH_GET_LIMIT = 100;
 const UNPROCESSED_RETRIES = 5;
 
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+/** Runs a conditional write: false when its condition failed, any other error thrown. */
+export async function conditional(write: () => Promise<unknown>): Promise<boolean> {
   try {
     await write();
     return true;

@@ -2,7 +2,6 @@
  * The `mappings` table on DynamoDB (partition `pk`, sort `sk`) behind the SKU and carrier maps. Single-item
  * conditional writes only, so it behaves the same on DynamoDB and on the local runtime's embedded store.
  */
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -11,20 +10,11 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { conditional } from '../aws/stateStore';
 import type { MappingRow, MappingTable, PutOptions } from './mappings';
 
 const BATCH_GET_LIMIT = 100;
 const UNPROCESSED_RETRIES = 5;
-
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false;
-    throw error;
-  }
-}
 
 export class DynamoMappingTable implements MappingTable {
   constructor(

@@ -120,18 +120,24 @@ export class SkuMap {
   }
 }
 
-/** `offer_sku,product_id` rows, naming the first bad line. */
-export function parseSkuMapCsv(text: string): { offerSku: string; productId: string }[] {
+/** Two-column mapping CSV (`from,to` header names given), naming the first bad line. */
+export function parseMappingCsv<K extends string, V extends string>(
+  text: string,
+  what: string,
+  [from, to]: readonly [K, V],
+): Record<K | V, string>[] {
   const { header, records } = parseCsvRecords(text, ',');
-  if (!header.includes('offer_sku') || !header.includes('product_id')) {
-    throw new Error('SKU map CSV needs the header offer_sku,product_id');
-  }
+  if (!header.includes(from) || !header.includes(to)) throw new Error(`${what} CSV needs the header ${from},${to}`);
   return records.map((record, i) => {
-    const offerSku = (record.offer_sku ?? '').trim();
-    const productId = (record.product_id ?? '').trim();
-    if (!offerSku || !productId) throw new Error(`SKU map CSV line ${i + 2}: offer_sku and product_id must be non-empty`);
-    return { offerSku, productId };
+    const row = { [from]: (record[from] ?? '').trim(), [to]: (record[to] ?? '').trim() } as Record<K | V, string>;
+    if (!row[from] || !row[to]) throw new Error(`${what} CSV line ${i + 2}: ${from} and ${to} must be non-empty`);
+    return row;
   });
+}
+
+/** `offer_sku,product_id` rows. */
+export function parseSkuMapCsv(text: string): { offerSku: string; productId: string }[] {
+  return parseMappingCsv(text, 'SKU map', ['offer_sku', 'product_id'] as const).map((r) => ({ offerSku: r.offer_sku, productId: r.product_id }));
 }
 
 /** "Royal Mail", "ROYAL_MAIL" and "royal-mail" are one carrier: case, spaces and punctuation do not count. */
