@@ -18,47 +18,56 @@ import { EVENT_BUS_ENV, requiredEnv, TABLES, tableName } from './tables';
 /** Secret field holding a marketplace's shop API key (a plain-string secret is the key itself). */
 export const MIRAKL_API_KEY_FIELD = 'apiKey';
 
+/** Grants OR11 calls per marketplace within Mirakl's call-frequency contract (slots in the `state` table). */
+export function miraklCallGate(config: Config, state: DynamoStateStore): IngestDependencies['gate'] {
+  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(state, mp.persona)]));
+  return {
+    acquire: (marketplace, operation) => {
+      const guard = guards.get(marketplace);
+      if (!guard) throw new Error(`unknown marketplace "${marketplace}"`);
+      return guard.acquire(marketplace, operation);
+    },
+  };
+}
+
+/** Each marketplace's OR11 source, its client built on first use with the key from Secrets Manager. */
+export function miraklOrderSources(config: Config): IngestDependencies['orders'] {
+  const sources = new Map<string, Promise<MiraklOrdersSource>>();
+  return (marketplaceId) => {
+    let source = sources.get(marketplaceId);
+    if (!source) {
+      const marketplace = marketplaceById(config, marketplaceId);
+      source = readSecretField(marketplace.apiKeySecret, MIRAKL_API_KEY_FIELD).then((apiKey) =>
+        miraklOrdersSource(
+          createMiraklClient({
+            baseUrl: marketplace.baseUrl,
+            apiKey,
+            ...(marketplace.shopId === undefined ? {} : { shopId: marketplace.shopId }),
+            onAttempt: (attempt) => {
+              if (attempt.outcome !== 'success') logger.warn('Mirakl call attempt failed', { ...attempt });
+            },
+          }),
+        ),
+      );
+      // A failed secret read must not poison the cache for the next invocation.
+      source.catch(() => sources.delete(marketplaceId));
+      sources.set(marketplaceId, source);
+    }
+    return source;
+  };
+}
+
 export function awsIngestDependencies(config: Config): IngestDependencies {
   const documents = documentClient();
   const state = new DynamoStateStore(documents, tableName(TABLES.state));
-  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(state, mp.persona)]));
-  const sources = new Map<string, Promise<MiraklOrdersSource>>();
-
   return {
     snapshots: state,
     cursors: state,
     pending: state,
     publisher: createEventBridgePublisher({ client: eventBridgeClient(), busName: requiredEnv(EVENT_BUS_ENV) }),
     exceptions: new DynamoExceptionRecorder(documents, tableName(TABLES.exceptions)),
-    gate: {
-      acquire: (marketplace, operation) => {
-        const guard = guards.get(marketplace);
-        if (!guard) throw new Error(`unknown marketplace "${marketplace}"`);
-        return guard.acquire(marketplace, operation);
-      },
-    },
-    orders(marketplaceId) {
-      let source = sources.get(marketplaceId);
-      if (!source) {
-        const marketplace = marketplaceById(config, marketplaceId);
-        source = readSecretField(marketplace.apiKeySecret, MIRAKL_API_KEY_FIELD).then((apiKey) =>
-          miraklOrdersSource(
-            createMiraklClient({
-              baseUrl: marketplace.baseUrl,
-              apiKey,
-              ...(marketplace.shopId === undefined ? {} : { shopId: marketplace.shopId }),
-              onAttempt: (attempt) => {
-                if (attempt.outcome !== 'success') logger.warn('Mirakl call attempt failed', { ...attempt });
-              },
-            }),
-          ),
-        );
-        // A failed secret read must not poison the cache for the next invocation.
-        source.catch(() => sources.delete(marketplaceId));
-        sources.set(marketplaceId, source);
-      }
-      return source;
-    },
+    gate: miraklCallGate(config, state),
+    orders: miraklOrderSources(config),
     log: {
       info: (message, attributes) => logger.info(message, attributes ?? {}),
       warn: (message, attributes) => logger.warn(message, attributes ?? {}),
