@@ -122,6 +122,8 @@ const common = {
   occurredAt: isoDateTime,
   /** History loads: destinations must not fire live flows or journeys. */
   backfill: z.boolean().default(false),
+  /** A history load aimed at these connectors only; every other connector leaves the event alone. */
+  connectors: z.array(z.string().min(1)).min(1).optional(),
 };
 
 const orderEvent = <T extends z.ZodRawShape>(extra: T) => z.object({ ...common, order: OrderSchema, ...extra });

@@ -195,6 +195,8 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
       const entry = parsed.get(record.messageId) as Parsed;
       try {
         if (!entry.ok) throw entry.error;
+        // A history load aimed at other connectors (`marketbridge backfill --connectors`): nothing to do here.
+        if (entry.event.detail.connectors && !entry.event.detail.connectors.includes(name)) return;
         let sent = false;
         const deliver = (e: BusinessEvent) => {
           sent = true;

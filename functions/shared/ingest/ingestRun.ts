@@ -4,7 +4,7 @@
  * cursor where it was, so the next run re-reads the same window and the snapshots make that re-read publish
  * nothing twice.
  */
-import type { MarketplaceConfig } from '../config';
+import type { ConnectorName, MarketplaceConfig } from '../config';
 import type { BusinessEvent } from '../events';
 import type { ExceptionInput } from '../exceptions';
 import { type OrderSnapshot, orderFacts } from './orderFacts';
@@ -42,17 +42,25 @@ function count(into: Record<string, number>, key: string): void {
   into[key] = (into[key] ?? 0) + 1;
 }
 
-/** Derives and publishes one page; snapshots are saved only after the page's events are all on the bus. */
-async function processPage(
-  deps: IngestDependencies,
+export type PageCounts = Pick<IngestReport, 'pages' | 'ordersRead' | 'staleOrders' | 'events' | 'exceptions'>;
+
+/**
+ * Derives and publishes one page; snapshots are saved only after the page's events are all on the bus.
+ * `connectors` aims a history load at some connectors only: facts are derived afresh (the live snapshots say what
+ * the other connectors already have) and snapshots stay untouched; each connector's idempotency keeps it
+ * exactly-once.
+ */
+export async function processPage(
+  deps: Pick<IngestDependencies, 'snapshots' | 'exceptions' | 'publisher' | 'log'>,
   marketplace: MarketplaceConfig,
   component: string,
   rawOrders: unknown[],
-  report: IngestReport,
+  report: PageCounts,
   backfill: boolean,
+  connectors?: readonly ConnectorName[],
 ): Promise<string[]> {
   const ids = [...new Set(rawOrders.map(orderIdOf).filter((id): id is string => id !== undefined))];
-  const stored = await deps.snapshots.load(marketplace.id, ids);
+  const stored = connectors ? new Map<string, StoredSnapshot>() : await deps.snapshots.load(marketplace.id, ids);
   const current = new Map<string, StoredSnapshot | { snapshot: OrderSnapshot; version: number | undefined }>(stored);
   const changed = new Map<string, OrderSnapshot>();
   const events: BusinessEvent[] = [];
@@ -66,8 +74,9 @@ async function processPage(
     if (result.exception) exceptions.push(result.exception);
     if (result.stale) report.staleOrders += 1;
     for (const notice of result.notices) deps.log.warn(notice, { marketplace: marketplace.id, orderId: result.orderId });
-    events.push(...result.events);
-    if (result.snapshot && result.snapshot !== previous) {
+    const aimed = connectors && result.events.map((e) => ({ ...e, detail: { ...e.detail, connectors: [...connectors] } }));
+    events.push(...((aimed as BusinessEvent[] | undefined) ?? result.events));
+    if (!connectors && result.snapshot && result.snapshot !== previous) {
       changed.set(result.orderId, result.snapshot);
       current.set(result.orderId, { snapshot: result.snapshot, version: stored.get(result.orderId)?.version });
     }

@@ -106,6 +106,25 @@ export interface OfferQuantity {
   quantity: number;
 }
 
+/** OR13 filters: a creation window (`startDate`+`endDate`) or an update window; Mirakl requires at least one. */
+export interface OrderExportQuery {
+  startDate?: Date;
+  endDate?: Date;
+  startUpdateDate?: Date;
+  endUpdateDate?: Date;
+  /** Orders per file, 10,000–1,000,000 (Mirakl's bounds). */
+  itemsPerChunk?: number;
+}
+
+/** OR14; `status` stays a string (PENDING, COMPLETED, FAILED, CANCELED today) because Mirakl adds values. */
+export interface OrderExportStatus {
+  status: string;
+  urls: string[];
+}
+
+/** OR13 `items_per_chunk` bounds from the seller OpenAPI. */
+export const OR13_ITEMS_PER_CHUNK = { min: 10_000, max: 1_000_000 } as const;
+
 /** ST01 takes at most 1000 shipments per call. */
 export const ST01_MAX_SHIPMENTS = 1000;
 /** OF21 offset page size (General Notes, "Pagination": max ≤ 100). */
@@ -136,6 +155,12 @@ export interface MiraklClient {
   stockImportErrorReport(importId: string): Promise<string>;
   /** OF21 over offset pages: the quantity Mirakl holds per offer (for an operator's comparison, not for sync). */
   offerQuantities(): Promise<OfferQuantity[]>;
+  /** OR13: starts the shop's one asynchronous order export; returns its tracking id. Sent once, never retried. */
+  createOrderExport(query: OrderExportQuery): Promise<string>;
+  /** OR14. */
+  orderExportStatus(trackingId: string): Promise<OrderExportStatus>;
+  /** OR15: one export file's raw orders (`{orders:[…]}`), from a URL OR14 returned. */
+  orderExportFile(url: string): Promise<unknown[]>;
 }
 
 type Method = 'GET' | 'POST' | 'PUT';
@@ -325,7 +350,51 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
     }
   }
 
+  async function createOrderExport(query: OrderExportQuery): Promise<string> {
+    const creation = query.startDate !== undefined && query.endDate !== undefined;
+    const update = query.startUpdateDate !== undefined && query.endUpdateDate !== undefined;
+    if (!creation && !update) throw new RangeError('OR13 needs startDate+endDate or startUpdateDate+endUpdateDate');
+    const body = {
+      start_date: isoDate('startDate', query.startDate),
+      end_date: isoDate('endDate', query.endDate),
+      start_update_date: isoDate('startUpdateDate', query.startUpdateDate),
+      end_update_date: isoDate('endUpdateDate', query.endUpdateDate),
+      items_per_chunk: integerIn('itemsPerChunk', query.itemsPerChunk, OR13_ITEMS_PER_CHUNK.min, OR13_ITEMS_PER_CHUNK.max),
+    };
+    // A retried POST could start a second export, which Mirakl refuses while the first runs and counts either way.
+    const response = await call('OR13', 'POST', '/api/orders/async-export', { body, retry: { maxAttempts: 1 } });
+    const trackingId = (response.json as { tracking_id?: unknown } | undefined)?.tracking_id;
+    if (typeof trackingId !== 'string' || trackingId === '') throw invalid('OR13', response, 'expected {"tracking_id":…}');
+    return trackingId;
+  }
+
+  async function orderExportStatus(trackingId: string): Promise<OrderExportStatus> {
+    const response = await call('OR14', 'GET', `/api/orders/async-export/status/${encodeURIComponent(trackingId)}`);
+    const body = response.json as { status?: unknown; urls?: unknown } | undefined;
+    if (typeof body?.status !== 'string') throw invalid('OR14', response, 'expected {"status":…}');
+    const urls = Array.isArray(body.urls) ? body.urls.filter((u): u is string => typeof u === 'string') : [];
+    return { status: body.status, urls };
+  }
+
+  async function orderExportFile(url: string): Promise<unknown[]> {
+    const target = new URL(url);
+    // The shop key goes only to the Mirakl instance itself; a file on another host is fetched as the URL stands.
+    const own = target.origin === base.origin;
+    const response = await http.request({
+      operation: 'OR15',
+      method: 'GET',
+      url: target,
+      ...(own ? { query: shopQuery, headers } : { headers: { accept: 'application/json' } }),
+    });
+    const orders = (response.json as { orders?: unknown } | undefined)?.orders;
+    if (!Array.isArray(orders)) throw invalid('OR15', response, 'expected {"orders":[…]}');
+    return orders;
+  }
+
   return {
+    createOrderExport,
+    orderExportStatus,
+    orderExportFile,
     listOrders,
     pageOrders,
     ordersByIds,

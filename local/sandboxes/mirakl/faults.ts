@@ -3,7 +3,7 @@
  * rate limiting with `Retry-After`, 5xx (including proxy HTML pages), failures in the middle of a pagination,
  * dropped connections and slow responses. Each rule fires a given number of times, in the order it was added.
  */
-export type MiraklOperation = 'OR11' | 'OR21' | 'OR23' | 'OR24' | 'ST01' | 'SH21' | 'STO01' | 'STO02' | 'STO03' | 'OF21' | 'V01';
+export type MiraklOperation = 'OR11' | 'OR13' | 'OR14' | 'OR15' | 'OR21' | 'OR23' | 'OR24' | 'ST01' | 'SH21' | 'STO01' | 'STO02' | 'STO03' | 'OF21' | 'V01';
 export type FaultStatus = 429 | 500 | 502 | 503;
 
 export interface StatusFault {

@@ -12,6 +12,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MiraklFaults, type FaultStatus, type MiraklOperation } from './faults';
+import { OrderExports, type OrderExportsOptions } from './export';
 import { BadRequest, listOrders, parseOr11Query } from './or11';
 import { StockFileError, StockImports } from './stock';
 import { MiraklWorld, MiraklWorldError, type MarketplaceInput } from './world';
@@ -31,6 +32,7 @@ export type {
 export type { MiraklOrder, MiraklOrderLine, MiraklRefund, MiraklCancelation, MiraklCarrier } from './types';
 export { UPDATE_DATE_DELTA_MS } from './or11';
 export { StockImports } from './stock';
+export { OrderExports, type OrderExportsOptions } from './export';
 
 export const DEFAULT_MIRAKL_SANDBOX_PORT = 4010;
 
@@ -45,6 +47,8 @@ export interface MiraklSandboxOptions {
   autoAccept?: boolean;
   /** Hours before an order left in WAITING_ACCEPTANCE is auto-refused. Default 72. */
   acceptanceWindowHours?: number;
+  /** OR13–OR15 asynchronous export behaviour. */
+  exports?: OrderExportsOptions;
 }
 
 export interface RecordedRequest {
@@ -65,6 +69,8 @@ export interface MiraklSandbox {
   world: MiraklWorld;
   /** STO01–STO03 imports. */
   stock: StockImports;
+  /** OR13–OR15 exports. */
+  exports: OrderExports;
   faults: MiraklFaults;
   requests: RecordedRequest[];
   close(): Promise<void>;
@@ -79,6 +85,7 @@ interface Reply {
 interface RouteContext {
   world: MiraklWorld;
   stock: StockImports;
+  exports: OrderExports;
   marketplace: string;
   params: URLSearchParams;
   /** Absolute URL of this request, for `Link` headers. */
@@ -286,6 +293,32 @@ const ROUTES: Route[] = [
       return { status: 200, body: page, ...(link ? { headers: { Link: link } } : {}) };
     },
   },
+  {
+    operation: 'OR13',
+    method: 'POST',
+    path: /^\/api\/orders\/async-export$/,
+    handle: (ctx) => ({ status: 200, body: { tracking_id: ctx.exports.create(ctx.marketplace, jsonBody(ctx)) } }),
+  },
+  {
+    operation: 'OR14',
+    method: 'GET',
+    path: /^\/api\/orders\/async-export\/status\/([^/]+)$/,
+    handle: ({ exports, marketplace, url, ids: [id = ''] }) => {
+      const fileUrl = (i: number) =>
+        new URL(`/${marketplace}/api/orders/async-export/files/${encodeURIComponent(id)}/${i}`, url).toString();
+      const status = exports.status(marketplace, id, fileUrl);
+      return status ? { status: 200, body: status } : error(404, `Export ${id} not found`);
+    },
+  },
+  {
+    operation: 'OR15',
+    method: 'GET',
+    path: /^\/api\/orders\/async-export\/files\/([^/]+)\/(\d+)$/,
+    handle: ({ exports, marketplace, url, ids: [id = '', index = ''] }) => {
+      const file = exports.file(marketplace, id, Number(index), url.pathname);
+      return file ? { status: 200, body: file } : error(404, 'Export file not found');
+    },
+  },
   { operation: 'OR21', method: 'PUT', path: /^\/api\/orders\/([^/]+)\/accept$/, handle: accept },
   { operation: 'OR23', method: 'PUT', path: /^\/api\/orders\/([^/]+)\/tracking$/, handle: tracking },
   {
@@ -415,6 +448,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
   if (options.seed !== undefined) world.seedHistory();
   const faults = new MiraklFaults();
   const stock = new StockImports(world);
+  const exports = new OrderExports(world, options.exports);
   const requests: RecordedRequest[] = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -472,6 +506,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
         await route.handle({
           world,
           stock,
+          exports,
           marketplace: marketplaceId,
           params: url.searchParams,
           url,
@@ -508,6 +543,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
     port,
     world,
     stock,
+    exports,
     faults,
     requests,
     close: () =>
