@@ -12,17 +12,12 @@ import type { Config } from '../config';
 import { PermanentError } from '../connector/failures';
 import type { Connector } from '../connector/runtime';
 import type { BusinessEvent } from '../events';
-import type { HttpClient } from '../http';
+import { HttpError, type HttpClient } from '../http';
 import { SfccTokens } from './auth';
 import { type SfccOrdersClient, createSfccOrdersClient } from './client';
 import { offerSkusOf, orderNoFor, parseAdjustments } from './mapping';
 import { type ProductLookup, type SfccWrite, sfccSettings, sfccWritesFor } from './requests';
 import type { CreateOrderRequest } from './scapi';
-
-/** A retry may succeed once the confirmed order has been created (events of one order can arrive out of order). */
-export class SfccOrderNotCreatedYet extends Error {
-  override readonly name = 'SfccOrderNotCreatedYet';
-}
 
 export interface SfccOrdersConnectorDeps {
   config: Config;
@@ -94,7 +89,17 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
     const orderNo = orderNoFor(marketplace, event.detail.order.orderId);
     await serialised(orderNo, async () => {
       const existing = await client.getOrder(orderNo);
-      if (!existing) throw new SfccOrderNotCreatedYet(`SFCC order ${orderNo} does not exist yet`);
+      if (!existing) {
+        // Events of one order can overtake each other: a later receive finds the order once it is created.
+        throw new HttpError({
+          operation: 'sfcc.getOrder',
+          kind: 'status',
+          status: 404,
+          retryable: true,
+          attempts: 1,
+          detail: 'the confirmed order is not in SFCC yet',
+        });
+      }
       const applied = parseAdjustments(existing[sfcc.attributes.adjustments]);
       for (const write of sfccWritesFor(event, sfcc, { applied })) {
         // SFCC refuses to cancel a cancelled order again (a retry after the status was set).
