@@ -1,5 +1,5 @@
 /**
- * The Mirakl writes of the commerce loop as data: connectors decide which to make (pure), `plan` prints them, and
+ * The Mirakl order writes of the commerce loop as data: connectors decide which to make (pure), `plan` prints them, and
  * `sendMiraklRequest` makes them through the Mirakl client. One description per operation, so what `plan` shows is
  * what the connector sends.
  */
@@ -9,10 +9,9 @@ export type MiraklRequest =
   | { operation: 'OR21'; orderId: string; lines: LineDecision[] }
   | { operation: 'OR23'; orderId: string; tracking: TrackingInfo }
   | { operation: 'OR24'; orderId: string }
-  | { operation: 'ST01'; shipments: ShipmentInput[] }
-  | { operation: 'STO01'; file: string };
+  | { operation: 'ST01'; shipments: ShipmentInput[] };
 
-/** Method, path and body as the seller API receives them (STO01's body is the multipart `file` part). */
+/** Method, path and body as the seller API receives them. */
 export function describeMiraklRequest(request: MiraklRequest): { method: string; path: string; body?: unknown } {
   const order = (orderId: string, action: string) => `/api/orders/${encodeURIComponent(orderId)}/${action}`;
   switch (request.operation) {
@@ -24,8 +23,6 @@ export function describeMiraklRequest(request: MiraklRequest): { method: string;
       return { method: 'PUT', path: order(request.orderId, 'ship') };
     case 'ST01':
       return { method: 'POST', path: '/api/shipments', body: { shipments: request.shipments } };
-    case 'STO01':
-      return { method: 'POST', path: '/api/offers/stock/imports', body: { file: request.file } };
   }
 }
 
@@ -43,10 +40,7 @@ export async function sendMiraklRequest(client: MiraklClient, request: MiraklReq
         const messages = result.shipment_errors.map((e) => e.message ?? 'rejected').join('; ');
         throw new ShipmentRejected(`ST01 rejected ${result.shipment_errors.length} shipment(s): ${messages}`);
       }
-      return;
     }
-    case 'STO01':
-      await client.importStock(request.file);
   }
 }
 
