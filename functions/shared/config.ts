@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { minIntervalMs } from './mirakl/callFrequency';
+import { ORGANIZATION_ID } from './sfcc/scapi';
 
 /** Mirakl's published maximum OR11 frequency per persona, in whole minutes (the schedule's unit). */
 export const OR11_MIN_INTERVAL_MINUTES = {
@@ -236,7 +237,7 @@ export const SfccSchema = z
     shortCode: z.string().regex(/^[A-Za-z0-9]{8}$/, 'must be the 8-character SCAPI short code'),
     organizationId: z
       .string()
-      .regex(/^f_ecom_[a-z]{4}_(prd|stg|dev|s[0-9]{2}|[0-9]{3})$/, 'must be f_ecom_{realm}_{instance}, e.g. f_ecom_zzxy_prd'),
+      .regex(ORGANIZATION_ID, 'must be f_ecom_{realm}_{instance}, e.g. f_ecom_zzxy_prd'),
     siteId: z.string().min(1).max(32),
     /** OCAPI Data API host, e.g. `abcd-123.dx.commercecloud.salesforce.com`. */
     instanceHost: z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be a host name'),
