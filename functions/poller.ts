@@ -4,7 +4,6 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
@@ -21,7 +20,10 @@ export const PollerInput = z
 const config = resolveConfig();
 const deps = awsIngestDependencies(config);
 
-/** Per-marketplace metrics as single metrics: the dimension never leaks between invocations of a warm process. */
+/**
+ * Per-marketplace metrics as single metrics, each flushed at once: the dimension never leaks between invocations of
+ * a warm process, and no end-of-invocation flush is needed.
+ */
 function recordMetric(marketplace: string, name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void {
   const metric = metrics.singleMetric();
   metric.addDimension('marketplace', marketplace);
@@ -56,5 +58,4 @@ async function ingest(input: z.infer<typeof PollerInput>): Promise<IngestReport>
 export const handler = middy(ingest)
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics))
   .use(parser({ schema: PollerInput }));

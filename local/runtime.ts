@@ -7,12 +7,14 @@
  * at import, so a second runtime in the same process would talk to the first one's emulators.
  */
 import { isIPv4 } from 'node:net';
+import { localPowertoolsDefaults } from './powertools-env';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { sandboxConfig, type Config } from '../functions/shared/config';
+import { connectorQueueNames } from '../functions/shared/operations/queues';
 import { eventPatternFor } from '../functions/shared/routes';
 import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws/protocol';
@@ -29,6 +31,8 @@ import {
   type LocalQueue,
   type SqsLambdaHandler,
 } from './queue';
+import { attachDotdigitalSandbox } from './sandboxes/dotdigital';
+import { attachSfmcSandbox } from './sandboxes/sfmc';
 import { attachKlaviyoSandbox } from './sandboxes/klaviyo';
 import { attachSfccSandbox } from './sandboxes/sfcc/attach';
 import { startMiraklSandbox } from './sandboxes/mirakl';
@@ -56,6 +60,8 @@ export type DestinationSandboxAttachment = (
 /** The destination sandboxes `npm start` runs, by connector. */
 export const DEFAULT_DESTINATION_SANDBOXES: Readonly<Record<string, DestinationSandboxAttachment>> = {
   klaviyo: attachKlaviyoSandbox,
+  dotdigital: attachDotdigitalSandbox,
+  sfmc: attachSfmcSandbox,
   'sfcc-orders': attachSfccSandbox,
 };
 
@@ -134,19 +140,6 @@ type PollerHandler = (input: PollerInput, context: Context) => Promise<unknown>;
 type WebhookHandler = (event: LambdaFunctionURLEvent, context: Context) => Promise<unknown>;
 
 let active = false;
-
-/**
- * Powertools settings for a terminal rather than CloudWatch, unless the developer chose otherwise: warnings and
- * errors only, no EMF metric blobs on stdout, no X-Ray daemon to send traces to.
- */
-function localPowertoolsDefaults(): Record<string, string> {
-  const defaults: Record<string, string> = {
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_TRACE_ENABLED: 'false',
-  };
-  return Object.fromEntries(Object.entries(defaults).filter(([key]) => process.env[key] === undefined));
-}
 
 function randomSecret(): string {
   return randomBytes(24).toString('base64url');
@@ -260,9 +253,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const queueOptions = options.queues ?? {};
     const connectors: ConnectorRuntime[] = plans.map((plan) => {
-      const dlq = queues.create({ name: `marketbridge-${plan.name}-dlq`, retentionSeconds: 14 * 24 * 3600 });
+      const names = connectorQueueNames(plan.name);
+      const dlq = queues.create({ name: names.dlq, retentionSeconds: 14 * 24 * 3600 });
       const queue = queues.create({
-        name: `marketbridge-${plan.name}`,
+        name: names.queue,
         visibilityTimeoutSeconds: queueOptions.visibilityTimeoutSeconds ?? 30,
         deadLetter: { queue: dlq, maxReceiveCount: queueOptions.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT },
       });

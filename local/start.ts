@@ -5,6 +5,8 @@
  * free port, --data-dir moves the event log out of .marketbridge/. `--fail-put-events 0.1` fails a tenth of
  * PutEvents entries, so the poller's resending of failed entries can be watched.
  */
+// First: the handler modules read the Powertools settings when they load.
+import './powertools-env';
 import { relative } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -20,7 +22,19 @@ const STOP_TIMEOUT_MS = 10_000;
 /** Without --config: the built-in sandbox deployment with the connectors whose sandboxes the runtime runs. */
 const localDefault = () =>
   parseConfig(
-    { ...sandboxConfigInput, connectors: { klaviyo: { enabled: true }, ...sandboxConfigInput.connectors } },
+    {
+      ...sandboxConfigInput,
+      connectors: {
+        klaviyo: { enabled: true },
+        dotdigital: { enabled: true, listId: 4001 },
+        sfmc: {
+          enabled: true,
+          subdomain: 'mc-local',
+          journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
+        },
+        ...sandboxConfigInput.connectors,
+      },
+    },
     'built-in local configuration',
   );
 
