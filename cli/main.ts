@@ -1,14 +1,16 @@
 /** `marketbridge <command>`: dispatches to the command modules and turns their errors into clear exits. */
 import { ConfigError } from '../functions/shared/config';
+import { backfill } from './backfill';
 import { type Output, processOutput, UsageError } from './io';
 import { mappings } from './mappings';
 import { plan } from './plan';
 import { stock } from './stock';
 
-const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = { plan, mappings, stock };
+const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = { backfill, plan, mappings, stock };
 
 const USAGE = `usage: marketbridge <command> [options]
 commands:
+  backfill history load: --marketplace ID --from DATE [--to DATE] [--connectors …], resumable, Ctrl-C stops
   plan     dry run: OR11 responses in, normalised events, downstream requests and exceptions out (JSON lines)
   mappings SKU map and carrier map: sku|carrier list|set|import --marketplace ID
   stock    stock diff --marketplace ID: Mirakl offer quantities against SFCC available-to-sell`;

@@ -1,0 +1,89 @@
+/**
+ * `marketbridge backfill` as a user runs it: arguments, progress lines on stderr, the outcome on stdout, Ctrl-C
+ * (an aborted signal) stopping after the chunk in hand, and the same command resuming the load.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { backfill } from '../../cli/backfill';
+import { main } from '../../cli/main';
+import { MemoryProgressStore } from '../../functions/shared/backfill/progress';
+import type { BackfillDependencies } from '../../functions/shared/backfill/run';
+import { CollectingExceptions, CollectingPublisher, MemoryState } from '../../functions/shared/ingest/memory';
+import { InMemoryCallSlotStore, createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
+import { createMiraklClient } from '../../functions/shared/mirakl/client';
+import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
+
+const API_KEY = 'backfill-cli-key';
+let sandbox: MiraklSandbox;
+let clock: number;
+const progress = new MemoryProgressStore();
+const state = new MemoryState();
+const slots = new InMemoryCallSlotStore();
+const publisher = new CollectingPublisher();
+
+beforeEach(async () => {
+  clock = Date.parse('2026-11-22T09:00:00Z');
+  sandbox = await startMiraklSandbox({
+    port: 0,
+    clock: () => new Date(clock),
+    marketplaces: [{ id: 'debenhams', apiKey: API_KEY, currency: 'GBP' }],
+    exports: { maxOrdersPerFile: 150 },
+  });
+  for (let i = 0; i < 300; i += 1) {
+    const order = sandbox.world.createOrder('debenhams', { createdAt: new Date(Date.parse('2026-09-01T00:00:00Z') + i * 3_600_000) });
+    sandbox.world.accept('debenhams', order.order_id);
+    sandbox.world.debit('debenhams', order.order_id);
+  }
+});
+afterEach(async () => sandbox.close());
+
+function deps(): BackfillDependencies {
+  const client = createMiraklClient({ baseUrl: `${sandbox.url}/debenhams`, apiKey: API_KEY, sleep: async () => undefined });
+  const guard = createCallFrequencyGuard(slots, 'default', { now: () => clock });
+  return {
+    progress,
+    mirakl: async () => client,
+    gate: { acquire: (mp, op) => guard.acquire(mp, op) },
+    ingest: { snapshots: state, exceptions: new CollectingExceptions(), publisher, log: { info: () => undefined, warn: () => undefined } },
+    now: () => new Date(clock),
+    sleep: async (ms) => void (clock += ms),
+  };
+}
+
+function output() {
+  const lines: unknown[] = [];
+  const errors: string[] = [];
+  return { lines, errors, out: { line: (v: unknown) => lines.push(v), error: (m: string) => errors.push(m) } };
+}
+
+describe('marketbridge backfill', () => {
+  it('stops on Ctrl-C after the chunk in hand, then the same command finishes the load', async () => {
+    const args = ['--marketplace', 'debenhams', '--from', '2026-09-01', '--to', '2026-10-01'];
+    const first = output();
+    const stop = new AbortController();
+    // Ctrl-C as soon as the first chunk's progress shows.
+    const out = { ...first.out, error: (m: string) => (first.errors.push(m), m.startsWith('debenhams: 100/') && stop.abort()) };
+    let tick = clock;
+    const code = await backfill(args, out as never, undefined, () => deps(), stop.signal, () => (tick += 2_000));
+    expect(code).toBe(1);
+    expect(first.lines).toEqual([expect.objectContaining({ kind: 'backfill', status: 'stopped', source: 'OR13', orders: 100 })]);
+    expect(first.errors.some((m) => /^debenhams: 100\/\d+ orders .*orders\/s.*ETA/.test(m))).toBe(true);
+    expect(first.errors.at(-1)).toMatch(/run the same command again/);
+
+    const second = output();
+    expect(await backfill(args, second.out, undefined, () => deps(), new AbortController().signal)).toBe(0);
+    expect(second.lines).toEqual([expect.objectContaining({ status: 'done', orders: 300 })]);
+    expect(new Set(publisher.published.map((e) => e.id)).size).toBe(publisher.published.length);
+    expect(publisher.published.filter((e) => e.detailType === 'Order Confirmed')).toHaveLength(300);
+    expect(sandbox.requests.filter((r) => r.operation === 'OR13')).toHaveLength(1);
+  });
+
+  it('explains bad arguments', async () => {
+    const { out, errors } = output();
+    expect(await main(['backfill', '--marketplace', 'debenhams'], out)).toBe(2);
+    expect(errors[0]).toMatch(/--from are required/);
+    expect(await main(['backfill', '--marketplace', 'debenhams', '--from', 'yesterday'], out)).toBe(2);
+    expect(errors[1]).toMatch(/--from is not a date/);
+    expect(await main(['backfill', '--marketplace', 'debenhams', '--from', '2026-01-01', '--connectors', 'myspace'], out)).toBe(2);
+    expect(errors[2]).toMatch(/unknown connector "myspace"/);
+  });
+});
