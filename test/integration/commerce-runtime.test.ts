@@ -6,13 +6,15 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../functions/shared/config';
 import { type BusinessEvent, businessEvent, eventIds } from '../../functions/shared/events';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
+import { loadHandler, REPO_ROOT } from '../../local/connectors';
+import { lambdaContext } from '../../local/lambda';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { attachSfccSandbox } from '../../local/sandboxes/sfcc/attach';
 import { sfccConfig } from '../support/sfccFixtures';
@@ -21,6 +23,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-commerce-'));
 let runtime: LocalRuntime;
 let documents: DynamoDBDocumentClient;
 let client: DynamoDBClient;
+/** Waiting for acceptance with little time left; created by the first test, watched by the last. */
+let lateOrderId = '';
 
 function commerceConfig(): Config {
   const base = sfccConfig();
@@ -85,6 +89,13 @@ describe('local runtime: the Mirakl return path', () => {
     const world = runtime.sandbox.world;
     const mapped = world.createOrder('debenhams', { state: 'WAITING_ACCEPTANCE', lines: [{ offerSku: 'DB-JMP-2210-NVY-M', quantity: 1 }] });
     const unmapped = world.createOrder('debenhams', { state: 'WAITING_ACCEPTANCE', lines: [{ offerSku: 'UNMAPPED-DB-7781-TAN', quantity: 1 }] });
+    // Created 65 hours ago: 7 hours left of the 72-hour window, inside the 12-hour margin (the watch, below).
+    lateOrderId = world.createOrder('debenhams', {
+      state: 'WAITING_ACCEPTANCE',
+      createdAt: new Date(Date.now() - 65 * 3_600_000),
+      lines: [{ offerSku: 'UNMAPPED-DB-9002-RED-S', quantity: 1 }],
+    }).order_id;
+    // The first poll reads back initialLookbackHours (72): it sees the late order too.
     await runtime.runPoll('debenhams');
     await drained('mirakl-acceptance');
     expect(world.get('debenhams', mapped.order_id)?.order_state).toBe('WAITING_DEBIT');
@@ -149,5 +160,19 @@ describe('local runtime: the Mirakl return path', () => {
       expect((await exceptions()).some((e) => e.type === 'carrier.unknown' && e.ref === other.order_id)).toBe(true);
     }, { timeout: 30_000, interval: 200 });
     expect(world.get('decathlon', other.order_id)?.order_state).toBe('SHIPPING');
+  }, 60_000);
+
+  it('the scheduled handlers: a stock run follows its import; the watch flags an order close to auto-refusal', async () => {
+    type Scheduled = (input: object, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
+    const stock = await loadHandler<Scheduled>(resolve(REPO_ROOT, 'functions/mirakl-stock.ts'));
+    const run = (await stock({ marketplace: 'decathlon' }, lambdaContext('marketbridge-mirakl-stock'))) as { completed: { status: string }[] };
+    expect(run.completed.map((c) => c.status)).toEqual(['COMPLETE']);
+
+    const watch = await loadHandler<Scheduled>(resolve(REPO_ROOT, 'functions/acceptance-watch.ts'));
+    const results = (await watch({}, lambdaContext('marketbridge-acceptance-watch'))) as { marketplace: string; atRisk: number }[];
+    expect(results.find((r) => r.marketplace === 'debenhams')?.atRisk).toBeGreaterThanOrEqual(1);
+    const atRisk = (await exceptions()).find((e) => e.type === 'acceptance.deadline-at-risk' && e.ref === lateOrderId);
+    expect(atRisk).toMatchObject({ severity: 'critical', component: 'acceptance-watch' });
+    expect(String(atRisk?.reason)).toMatch(/7(\.\d)? h left/);
   }, 60_000);
 });
