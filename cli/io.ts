@@ -19,9 +19,18 @@ export async function readInput(file: string | undefined, stdin: NodeJS.Readable
 export interface Output {
   line(value: unknown): void;
   error(message: string): void;
+  /** Human-readable stdout (tables, reports); commands without it print JSON lines only. */
+  text?(message: string): void;
 }
 
 export const processOutput: Output = {
   line: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
   error: (message) => process.stderr.write(`${message}\n`),
+  text: (message) => process.stdout.write(`${message}\n`),
 };
+
+/** Prints text where the output takes it, else as a JSON line. */
+export function printText(out: Output, message: string): void {
+  if (out.text) out.text(message);
+  else out.line(message);
+}

@@ -1,19 +1,36 @@
 /** `marketbridge <command>`: dispatches to the command modules and turns their errors into clear exits. */
 import { ConfigError } from '../functions/shared/config';
 import { backfill } from './backfill';
+import { exceptions } from './exceptions';
 import { type Output, processOutput, UsageError } from './io';
 import { mappings } from './mappings';
 import { plan } from './plan';
+import { reconcile } from './reconcile';
+import { redrive } from './redrive';
+import { report } from './report';
 import { stock } from './stock';
 
-const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = { backfill, plan, mappings, stock };
+const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = {
+  backfill,
+  plan,
+  mappings,
+  stock,
+  exceptions,
+  reconcile,
+  redrive,
+  report,
+};
 
 const USAGE = `usage: marketbridge <command> [options]
 commands:
   backfill history load: --marketplace ID --from DATE [--to DATE] [--connectors …], resumable, Ctrl-C stops
   plan     dry run: OR11 responses in, normalised events, downstream requests and exceptions out (JSON lines)
   mappings SKU map and carrier map: sku|carrier list|set|import --marketplace ID
-  stock    stock diff --marketplace ID: Mirakl offer quantities against SFCC available-to-sell`;
+  stock    stock diff --marketplace ID: Mirakl offer quantities against SFCC available-to-sell
+  exceptions list|retry|resolve: the exception inbox (owners, retry through the normal path, resolve with a note)
+  reconcile --marketplace ID --since DATE: Mirakl orders against what each destination received
+  redrive  --connector NAME [--max-per-second N]: move a connector's DLQ back to its queue, following the move
+  report   --week: the weekly health report for the business teams`;
 
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   const [command, ...args] = argv;

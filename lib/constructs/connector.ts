@@ -7,6 +7,7 @@
  * - A message is dead-lettered after DEFAULT_MAX_RECEIVE_COUNT receives (≥ 5: throttles must not dead-letter
  *   early); the DLQ keeps it 14 days, longer than the queue, because SQS counts retention from the first enqueue.
  * - The function may read and write idempotency records, update exceptions and read its own secret; nothing else.
+ * - Queue names are fixed (`marketbridge-<name>`, `…-dlq`) so `marketbridge redrive --connector` finds them.
  */
 import { Duration, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -19,6 +20,7 @@ import { Construct } from 'constructs';
 import { TABLES } from '../../functions/shared/aws/tables';
 import type { Config, ConnectorName } from '../../functions/shared/config';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_ENV } from '../../functions/shared/connector/runtime';
+import { connectorQueueNames } from '../../functions/shared/operations/queues';
 import { eventPatternFor } from '../../functions/shared/routes';
 import { MarketBridgeFunction } from './function';
 import type { TableKey } from './tables';
@@ -65,7 +67,9 @@ export class MarketBridgeConnector extends Construct {
     }
     const timeout = props.timeout ?? Duration.seconds(90);
 
+    const queueNames = connectorQueueNames(name);
     this.deadLetterQueue = new Queue(this, 'Dlq', {
+      queueName: queueNames.dlq,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: DLQ_RETENTION,
@@ -75,6 +79,7 @@ export class MarketBridgeConnector extends Construct {
       reason: 'This is the dead-letter queue of the connector queue (and of its rule target); it is redriven, not dead-lettered.',
     });
     this.queue = new Queue(this, 'Queue', {
+      queueName: queueNames.queue,
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: QUEUE_RETENTION,
