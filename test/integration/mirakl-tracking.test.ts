@@ -144,6 +144,16 @@ describe('mirakl-tracking', () => {
     expect(h.calls('OR24')).toEqual([]);
   });
 
+  it('ST01 is sent once per delivery: a 5xx fails the record for SQS to retry, never a second shipment in-process', async () => {
+    h = await startCommerceHarness(withMarketplace({ multiShipment: true }));
+    const { orderId, event } = shippingOrder('Royal Mail');
+    h.sandbox.faults.inject({ operation: 'ST01', status: 503, times: 1 });
+    expect(await h.deliver('mirakl-tracking', connector(), [event])).toEqual([0]);
+    expect(h.calls('ST01').map((c) => c.status)).toEqual([503]);
+    expect(await h.deliver('mirakl-tracking', connector(), [event], 2)).toEqual([]);
+    expect(h.sandbox.world.get(MP, orderId)?.order_state).toBe('SHIPPED');
+  });
+
   it('a shipment ST01 rejects is a permanent failure with Mirakl\'s reason', async () => {
     h = await startCommerceHarness(withMarketplace({ multiShipment: true }));
     const { orderId } = shippingOrder('Royal Mail');

@@ -38,7 +38,8 @@ export function createTrackingConnector(deps: TrackingConnectorDeps): Connector 
       try {
         await sendMiraklRequest(client, request);
       } catch (error) {
-        // OR24 on an order already shipped (a person did it, or our earlier attempt's answer was lost): done.
+        // OR23 just succeeded, so the order is SHIPPING or later: ORDER_INVALID_STATE on OR24 means it is shipped
+        // already (a person did it, or our earlier attempt's answer was lost). Done.
         if (request.operation === 'OR24' && isOrderStateConflict(error)) {
           deps.log.info('order already shipped; nothing to do', { marketplace: marketplace.id, orderId: shipment.orderId });
           continue;

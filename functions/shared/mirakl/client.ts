@@ -143,7 +143,7 @@ export interface MiraklClient {
   updateTracking(orderId: string, tracking: TrackingInfo): Promise<void>;
   /** OR24: confirms the shipment of a SHIPPING order. */
   shipOrder(orderId: string): Promise<void>;
-  /** ST01: multi-shipment (only on platforms that enable it), at most ST01_MAX_SHIPMENTS per call. */
+  /** ST01: multi-shipment (only on platforms that enable it), at most ST01_MAX_SHIPMENTS per call; never retried. */
   createShipments(shipments: readonly ShipmentInput[]): Promise<ShipmentsResult>;
   /** SH21: the carriers the operator registered. */
   listCarriers(): Promise<MiraklCarrier[]>;
@@ -299,7 +299,8 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
     if (shipments.length === 0 || shipments.length > ST01_MAX_SHIPMENTS) {
       throw new RangeError(`ST01 takes 1 to ${ST01_MAX_SHIPMENTS} shipments`);
     }
-    const response = await call('ST01', 'POST', '/api/shipments', { body: { shipments } });
+    // Sent once: a retry after an answer lost in transit would create a second shipment of the same units.
+    const response = await call('ST01', 'POST', '/api/shipments', { body: { shipments }, retry: { maxAttempts: 1 } });
     const body = response.json as Partial<ShipmentsResult> | undefined;
     return { shipment_success: body?.shipment_success ?? [], shipment_errors: body?.shipment_errors ?? [] };
   }
