@@ -1,9 +1,10 @@
 /**
  * A local Klaviyo API (revision 2026-07-15) for `npm start`, the tests and the benchmark: an HTTP server on
- * loopback that checks the private key and the revision header, validates every request body against Klaviyo's
- * OpenAPI document (rejecting what Klaviyo rejects, in its JSON:API error format), applies the per-endpoint
- * burst/steady limits with 429 + `Retry-After`, de-duplicates events on `unique_id` per profile and metric, keeps
- * what it received for inspection, and injects 429/5xx/timeouts on request. It never logs: bodies hold buyer data.
+ * loopback that checks the private key and the revision header, validates every request body with our own schemas
+ * of Klaviyo's contract (`schemas.ts`; it refuses what Klaviyo refuses, in its JSON:API error format, and needs no
+ * vendor document at run time), applies the per-endpoint burst/steady limits with 429 + `Retry-After`, de-duplicates
+ * events on `unique_id` per profile and metric, keeps what it received for inspection, and injects 429/5xx/timeouts
+ * on request. It never logs: bodies hold buyer data.
  *
  * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `KlaviyoFault`.
  */
@@ -13,21 +14,15 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../../../functions/shared/config';
 import type { RateLimit } from '../../../functions/shared/connector/pacer';
 import { KLAVIYO_OPERATIONS, KLAVIYO_REVISION } from '../../../functions/shared/klaviyo/requests';
-import { loadSpec, specAvailable, validateRequest, type OpenApiSpec } from '../../../test/support/openapi';
 import { closeServer, readBody } from '../../aws/protocol';
 import { FixedWindowLimiter } from './limits';
+import { MAX_BODY_BYTES, MAX_PROFILE_BYTES, bodyProblem, klaviyoBodySchemas } from './schemas';
 import { KlaviyoStore, type StoredEvent, type StoredProfile } from './store';
 
 export type { StoredEvent, StoredProfile } from './store';
 
-export const KLAVIYO_SPEC = 'klaviyo/stable.json';
 export const DEFAULT_KLAVIYO_SANDBOX_PORT = 4020;
 export const KLAVIYO_SANDBOX_KEY = 'pk_sandbox_marketbridge';
-
-/** Klaviyo's documented payload ceiling for bulk jobs and events. */
-const MAX_BODY_BYTES = 5 * 1024 * 1024;
-const MAX_BULK_EVENTS = 1_000;
-const MAX_BULK_PROFILES = 10_000;
 
 export type RouteName =
   | 'createEvent'
@@ -80,27 +75,15 @@ interface Route {
   name: RouteName;
   method: string;
   path: RegExp;
-  /** OpenAPI path template for validation. */
-  template: string;
 }
 
 const ROUTES: Route[] = [
-  { name: 'createEvent', method: 'POST', path: /^\/api\/events\/?$/, template: '/api/events' },
-  { name: 'bulkCreateEvents', method: 'POST', path: /^\/api\/event-bulk-create-jobs\/?$/, template: '/api/event-bulk-create-jobs' },
-  { name: 'upsertProfile', method: 'POST', path: /^\/api\/profile-import\/?$/, template: '/api/profile-import' },
-  { name: 'bulkImportProfiles', method: 'POST', path: /^\/api\/profile-bulk-import-jobs\/?$/, template: '/api/profile-bulk-import-jobs' },
-  {
-    name: 'getBulkImportProfilesJob',
-    method: 'GET',
-    path: /^\/api\/profile-bulk-import-jobs\/([^/]+)\/?$/,
-    template: '/api/profile-bulk-import-jobs/{job_id}',
-  },
-  {
-    name: 'bulkSubscribeProfiles',
-    method: 'POST',
-    path: /^\/api\/profile-subscription-bulk-create-jobs\/?$/,
-    template: '/api/profile-subscription-bulk-create-jobs',
-  },
+  { name: 'createEvent', method: 'POST', path: /^\/api\/events\/?$/ },
+  { name: 'bulkCreateEvents', method: 'POST', path: /^\/api\/event-bulk-create-jobs\/?$/ },
+  { name: 'upsertProfile', method: 'POST', path: /^\/api\/profile-import\/?$/ },
+  { name: 'bulkImportProfiles', method: 'POST', path: /^\/api\/profile-bulk-import-jobs\/?$/ },
+  { name: 'getBulkImportProfilesJob', method: 'GET', path: /^\/api\/profile-bulk-import-jobs\/([^/]+)\/?$/ },
+  { name: 'bulkSubscribeProfiles', method: 'POST', path: /^\/api\/profile-subscription-bulk-create-jobs\/?$/ },
 ];
 
 const PUBLISHED: Record<RouteName, RateLimit> = {
@@ -151,23 +134,6 @@ function errorReply(error: KlaviyoError, headers?: Record<string, string>): Repl
 type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => (value && typeof value === 'object' ? (value as Json) : {});
 
-/** Klaviyo rules the schema cannot express. */
-function checkEvent(event: Json, pointer: string): void {
-  const name = obj(obj(obj(event.metric).data).attributes).name;
-  if (typeof name === 'string' && name.length >= 128) {
-    throw invalid('Metric name must be less than 128 characters.', `${pointer}/metric/data/attributes/name`);
-  }
-  if (Object.keys(obj(event.properties)).length > 400) {
-    throw invalid('Events may have at most 400 properties.', `${pointer}/properties`);
-  }
-  if (typeof event.time === 'string') {
-    const at = Date.parse(event.time);
-    if (at < Date.UTC(1990, 0, 1) || at > Date.now() + 365 * 24 * 3600 * 1000) {
-      throw invalid('Event time must be after 1990 and at most one year in the future.', `${pointer}/time`);
-    }
-  }
-}
-
 export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): Promise<KlaviyoSandbox> {
   const now = options.now ?? Date.now;
   const apiKeys = new Set(options.apiKeys ?? [KLAVIYO_SANDBOX_KEY]);
@@ -176,8 +142,7 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
   const store = new KlaviyoStore(() => new Date(now()));
   const requests: ReceivedRequest[] = [];
   let faults: (KlaviyoFault & { remaining: number })[] = [];
-  // Without the vendor document (a fresh clone without ../shared) bodies are checked by Klaviyo's own rules only.
-  const spec: OpenApiSpec | undefined = specAvailable(KLAVIYO_SPEC) ? loadSpec(KLAVIYO_SPEC) : undefined;
+  const schemas = klaviyoBodySchemas(now);
   const hanging = new Set<ServerResponse>();
 
   function takeFault(route: RouteName): KlaviyoFault | undefined {
@@ -188,65 +153,48 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     return fault;
   }
 
+  /** A profile referenced by a Klaviyo id must exist; identifiers alone create it. */
+  function knownProfile(resource: Json, pointer: string): void {
+    if (typeof resource.id === 'string' && resource.id !== '' && !store.profiles.has(resource.id)) {
+      throw new KlaviyoError(404, 'not_found', 'Not found.', 'No profile with this id.', { pointer });
+    }
+  }
+
+  /** Applies a body its schema accepted, so every rule Klaviyo checks has already passed. */
   function apply(route: RouteName, body: Json, params: string[]): Reply {
     const data = obj(body.data);
     const attributes = obj(data.attributes);
     switch (route) {
       case 'createEvent': {
-        const profile = obj(obj(obj(attributes.profile).data).attributes);
-        if (!store.hasIdentifier(profile)) {
-          throw invalid('A profile identifier is required.', '/data/attributes/profile/data/attributes');
-        }
-        checkEvent(attributes, '/data/attributes');
+        const profile = obj(obj(attributes.profile).data);
+        knownProfile(profile, '/data/attributes/profile/data/id');
         store.recordEvent(profile, attributes, 'single', false);
         return { status: 202 };
       }
       case 'bulkCreateEvents': {
-        const entries = (obj(attributes['events-bulk-create']).data as Json[] | undefined) ?? [];
-        const total = entries.reduce((n, e) => n + ((obj(obj(obj(e).attributes).events).data as unknown[])?.length ?? 0), 0);
-        if (total > MAX_BULK_EVENTS) throw invalid(`At most ${MAX_BULK_EVENTS} events per request (got ${total}).`);
-        const seen = new Set<string>();
-        entries.forEach((entry, i) => {
-          const entryAttributes = obj(obj(entry).attributes);
-          const profile = obj(obj(obj(entryAttributes.profile).data).attributes);
-          const pointer = `/data/attributes/events-bulk-create/data/${i}/attributes`;
-          if (!store.hasIdentifier(profile)) throw invalid('A profile identifier is required.', `${pointer}/profile`);
-          ((obj(entryAttributes.events).data as Json[]) ?? []).forEach((event, j) => {
-            const eventAttributes = obj(obj(event).attributes);
-            checkEvent(eventAttributes, `${pointer}/events/data/${j}/attributes`);
-            const name = obj(obj(obj(eventAttributes.metric).data).attributes).name;
-            const key = JSON.stringify([profile.external_id ?? profile.email, name, eventAttributes.unique_id]);
-            // Klaviyo: a repeated unique_id for one profile and metric fails the request, nothing is processed.
-            if (eventAttributes.unique_id !== undefined && seen.has(key)) {
-              throw invalid('Duplicate unique_id for the same profile and metric in one request.', `${pointer}/events/data/${j}/attributes/unique_id`);
-            }
-            seen.add(key);
-          });
-        });
+        const entries = (obj(attributes['events-bulk-create']).data as Json[]).map(obj);
+        entries.forEach((entry, i) =>
+          knownProfile(obj(obj(obj(entry.attributes).profile).data), `/data/attributes/events-bulk-create/data/${i}/attributes/profile/data/id`),
+        );
         for (const entry of entries) {
-          const entryAttributes = obj(obj(entry).attributes);
-          const profile = obj(obj(obj(entryAttributes.profile).data).attributes);
+          const entryAttributes = obj(entry.attributes);
+          const profile = obj(obj(entryAttributes.profile).data);
           const backfill = entryAttributes.backfill === true;
-          for (const event of (obj(entryAttributes.events).data as Json[]) ?? []) {
+          for (const event of obj(entryAttributes.events).data as Json[]) {
             store.recordEvent(profile, obj(obj(event).attributes), 'bulk', backfill);
           }
         }
         return { status: 202 };
       }
       case 'upsertProfile': {
-        if (!store.hasIdentifier(attributes)) throw invalid('A profile identifier is required.', '/data/attributes');
-        const { profile, created } = store.upsertProfile(attributes);
+        knownProfile(data, '/data/id');
+        const { profile, created } = store.upsertProfile(data);
         return { status: created ? 201 : 200, body: profileResponse(profile) };
       }
       case 'bulkImportProfiles': {
-        const profiles = (obj(attributes.profiles).data as Json[] | undefined) ?? [];
-        if (profiles.length > MAX_BULK_PROFILES) throw invalid(`At most ${MAX_BULK_PROFILES} profiles per request.`);
-        profiles.forEach((p, i) => {
-          if (!store.hasIdentifier(obj(obj(p).attributes))) {
-            throw invalid('A profile identifier is required.', `/data/attributes/profiles/data/${i}/attributes`);
-          }
-        });
-        for (const p of profiles) store.upsertProfile(obj(obj(p).attributes));
+        const profiles = (obj(attributes.profiles).data as Json[]).map(obj);
+        profiles.forEach((p, i) => knownProfile(p, `/data/attributes/profiles/data/${i}/id`));
+        for (const p of profiles) store.upsertProfile(p);
         const job = store.createJob(profiles.length);
         return { status: 202, body: jobResponse(job.id, job.total, job.created, 'queued') };
       }
@@ -341,23 +289,21 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
 
     let body: Json = {};
-    if (method === 'POST') {
-      if (raw.length > MAX_BODY_BYTES) throw new KlaviyoError(413, 'payload_too_large', 'Payload too large.', 'The payload exceeds 5 MB.');
+    if (route.name !== 'getBulkImportProfilesJob') {
+      const limit = route.name === 'upsertProfile' ? MAX_PROFILE_BYTES : MAX_BODY_BYTES;
+      if (raw.length > limit) {
+        const ceiling = limit === MAX_PROFILE_BYTES ? '100 KB' : '5 MB';
+        throw new KlaviyoError(413, 'payload_too_large', 'Payload too large.', `The payload exceeds ${ceiling}.`);
+      }
+      let parsed: unknown;
       try {
-        body = obj(JSON.parse(raw.toString('utf8')));
+        parsed = JSON.parse(raw.toString('utf8'));
       } catch {
         throw invalid('The request body is not valid JSON.', '/');
       }
-      if (spec) {
-        const problems = validateRequest(spec, method, route.template, {
-          body,
-          headers: { revision: String(request.headers.revision) },
-        });
-        if (problems.length > 0) {
-          const pointer = /^body(\S*)/.exec(problems[0] as string)?.[1] || '/';
-          throw invalid(problems.slice(0, 5).join('; '), pointer);
-        }
-      }
+      const problem = bodyProblem(schemas[route.name], parsed);
+      if (problem) throw invalid(problem.detail, problem.pointer);
+      body = obj(parsed);
     }
     const reply = apply(route.name, body, route.path.exec(url.pathname)?.slice(1) ?? []);
     return fault?.kind === 'timeout' ? 'hang' : reply;

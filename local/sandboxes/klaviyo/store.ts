@@ -33,6 +33,8 @@ export interface StoredJob {
 }
 
 type Attributes = Record<string, unknown>;
+/** A JSON:API profile resource as the request carried it: the Klaviyo id (optional) and the attributes. */
+type ProfileResource = { id?: unknown; attributes?: unknown };
 
 const IDENTIFIERS = ['external_id', 'email', 'phone_number', 'anonymous_id', '_kx'] as const;
 
@@ -51,11 +53,8 @@ export class KlaviyoStore {
 
   constructor(private readonly now: () => Date) {}
 
-  hasIdentifier(attributes: Attributes): boolean {
-    return IDENTIFIERS.some((key) => typeof attributes[key] === 'string' && attributes[key] !== '');
-  }
-
-  private find(attributes: Attributes): StoredProfile | undefined {
+  private find(id: unknown, attributes: Attributes): StoredProfile | undefined {
+    if (typeof id === 'string' && this.profiles.has(id)) return this.profiles.get(id);
     for (const key of IDENTIFIERS) {
       const value = attributes[key];
       if (typeof value !== 'string' || value === '') continue;
@@ -72,10 +71,11 @@ export class KlaviyoStore {
     }
   }
 
-  /** Create-or-update: a null clears a field, an omitted one is left as it was; properties merge. */
-  upsertProfile(attributes: Attributes): { profile: StoredProfile; created: boolean } {
+  /** Create-or-update, by id then identifiers: a null clears a field, an omitted one is left as it was; properties merge. */
+  upsertProfile(resource: ProfileResource): { profile: StoredProfile; created: boolean } {
+    const attributes = (resource.attributes ?? {}) as Attributes;
     const at = this.now().toISOString();
-    const existing = this.find(attributes);
+    const existing = this.find(resource.id, attributes);
     if (!existing) {
       const profile: StoredProfile = { id: newId(), attributes: { ...attributes }, created: at, updated: at };
       this.profiles.set(profile.id, profile);
@@ -93,8 +93,8 @@ export class KlaviyoStore {
   }
 
   /** Records an event unless its unique_id was seen for this profile and metric; returns whether it was kept. */
-  recordEvent(profileAttributes: Attributes, event: Attributes, via: StoredEvent['via'], backfillDefault: boolean) {
-    const { profile } = this.upsertProfile(profileAttributes);
+  recordEvent(profileResource: ProfileResource, event: Attributes, via: StoredEvent['via'], backfillDefault: boolean) {
+    const { profile } = this.upsertProfile(profileResource);
     const metric = String(((event.metric as Attributes).data as { attributes: { name: string } }).attributes.name);
     const uniqueId = typeof event.unique_id === 'string' ? event.unique_id : undefined;
     // Without a unique_id Klaviyo dedups on the time to the second.
