@@ -335,6 +335,9 @@ export class QueueRegistry {
   }
 }
 
+/** How long a stopping consumer waits for the batches it is running. */
+export const STOP_GRACE_MS = 2_000;
+
 export type SqsLambdaHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | undefined>;
 
 export interface ConsumerOptions {
@@ -395,10 +398,21 @@ export class QueueConsumer {
   }
 
   /** Stops polling and waits for the batches in flight; their unacknowledged messages stay in the queue. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking batches and gives in-flight invocations a short grace to finish. One still waiting after that
+   * (a destination's Retry-After, say) is abandoned, as a Lambda killed mid-batch would be: its messages were never
+   * deleted, and the queue itself ends with the runtime.
+   */
+  async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.allSettled([...this.inFlight]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    clearTimeout(timer);
   }
 
   private poll(): void {
