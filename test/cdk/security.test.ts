@@ -1,0 +1,215 @@
+/**
+ * Security properties of the whole stack with EVERY connector enabled (marketing, SFCC and the Mirakl return path),
+ * checked on the synthesised template rather than per construct, so a construct added later is held to the same
+ * rules: least privilege per function (no wildcard actions; queues, tables, secrets and logs scoped to what the
+ * function owns), encryption at rest, TLS-only queues, no secret values anywhere, cdk-nag AwsSolutions clean.
+ */
+import { App, type CfnElement, Validations } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLES } from '../../functions/shared/aws/tables';
+import { CONNECTOR_NAMES, type Config, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
+import { addMarketBridge } from '../../lib/marketbridge-app';
+import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
+
+type Resource = { Type: string; Properties: Record<string, any> };
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Principal?: unknown };
+
+const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+const SECRETS = {
+  klaviyo: 'marketbridge/klaviyo',
+  dotdigital: 'marketbridge/dotdigital',
+  sfmc: 'marketbridge/sfmc',
+  sfcc: 'marketbridge/sfcc',
+} as const;
+
+/** Every connector on, with the settings each requires. */
+const everything: Config = parseConfig({
+  ...sandboxConfigInput,
+  sfcc: {
+    shortCode: 'kv7kzm78',
+    organizationId: 'f_ecom_zzxy_prd',
+    siteId: 'RefArch',
+    instanceHost: 'zzxy-001.dx.commercecloud.salesforce.com',
+    secretName: SECRETS.sfcc,
+    inventory: { listId: 'marketplace-inventory' },
+  },
+  connectors: {
+    klaviyo: { enabled: true, secretName: SECRETS.klaviyo },
+    dotdigital: { enabled: true, secretName: SECRETS.dotdigital, listId: 4001, programmes: { confirmed: 7001 } },
+    sfmc: { enabled: true, secretName: SECRETS.sfmc, subdomain: 'tenant', journeys: { confirmed: { eventDefinitionKey: 'APIEvent-1' } } },
+    'sfcc-orders': { enabled: true, secretName: SECRETS.sfcc },
+    'mirakl-acceptance': { enabled: true },
+    'mirakl-stock': { enabled: true },
+    'mirakl-tracking': { enabled: true },
+  },
+});
+
+const miraklKeys = everything.marketplaces.map((mp) => mp.apiKeySecret);
+
+/** The secrets each function (by its Powertools service name) may read: its own, nothing else. */
+const ALLOWED_SECRETS: Record<string, readonly string[]> = {
+  poller: miraklKeys,
+  webhook: [everything.webhook.secretName],
+  klaviyo: [SECRETS.klaviyo],
+  dotdigital: [SECRETS.dotdigital],
+  sfmc: [SECRETS.sfmc],
+  'sfcc-orders': [SECRETS.sfcc],
+  // The return path calls Mirakl with each marketplace's key; acceptance and stock read SFCC available-to-sell.
+  'mirakl-acceptance': [...miraklKeys, SECRETS.sfcc],
+  'mirakl-stock': [...miraklKeys, SECRETS.sfcc],
+  'mirakl-tracking': miraklKeys,
+};
+
+describe('security of the stack with every connector enabled', () => {
+  let app: App;
+  let stack: MarketBridgeStack;
+  let resources: Record<string, Resource>;
+
+  const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const logicalIdOf = (construct: IConstruct) => {
+    const element = (construct.node.defaultChild ?? construct) as CfnElement;
+    return element.stack.getLogicalId(element);
+  };
+
+  /** Each Lambda function with the statements of its role's policies, its environment and its own queue. */
+  function functions() {
+    return ofType('AWS::Lambda::Function').map(([id, fn]) => {
+      const roleId = fn.Properties.Role['Fn::GetAtt'][0] as string;
+      const statements = ofType('AWS::IAM::Policy')
+        .filter(([, p]) => p.Properties.Roles.some((r: { Ref: string }) => r.Ref === roleId))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+      const queues = ofType('AWS::Lambda::EventSourceMapping')
+        .filter(([, m]) => m.Properties.FunctionName.Ref === id)
+        .map(([, m]) => m.Properties.EventSourceArn['Fn::GetAtt'][0] as string);
+      const env = fn.Properties.Environment.Variables as Record<string, unknown>;
+      return { id, service: env.POWERTOOLS_SERVICE_NAME as string, statements, queues, env, logGroup: fn.Properties.LoggingConfig.LogGroup.Ref };
+    });
+  }
+
+  beforeAll(() => {
+    app = new App();
+    stack = addMarketBridge(app, everything);
+    // cdk-nag runs inside synth: an unacknowledged AwsSolutions finding throws here.
+    app.synth();
+    resources = Template.fromStack(stack).toJSON().Resources as Record<string, Resource>;
+  }, 240_000);
+
+  it('deploys a function for every connector, and every function is checked below', () => {
+    const services = functions().map((f) => f.service);
+    for (const name of CONNECTOR_NAMES) expect(services).toContain(name);
+    for (const service of services) expect(Object.keys(ALLOWED_SECRETS).concat('acceptance-watch'), service).toContain(service);
+  });
+
+  it('grants no wildcard action anywhere; a `*` resource only for X-Ray, which has no resource-level permissions', () => {
+    for (const [id, policy] of ofType('AWS::IAM::Policy')) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+        expect(statement.Effect, id).toBe('Allow');
+        for (const action of asList(statement.Action)) expect(action, id).not.toContain('*');
+        if (asList(statement.Resource).includes('*')) {
+          expect(asList(statement.Action).every((a) => a.startsWith('xray:')), `${id}: ${JSON.stringify(statement.Action)}`).toBe(true);
+        }
+      }
+    }
+    for (const [id, role] of ofType('AWS::IAM::Role')) expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
+  });
+
+  it('scopes each function to its own queue, the tables it names, its own secrets and its own log group', () => {
+    const tableIds = new Map(Object.entries(stack.tables).map(([key, table]) => [logicalIdOf(table), key as keyof typeof TABLES]));
+    const secretName = (resource: unknown) => /:secret:(.+)-\?{6}$/.exec(JSON.stringify(resource).replace(/"\]\]\}$/, ''))?.[1];
+    for (const fn of functions()) {
+      const granted = { queues: new Set<string>(), tables: new Set<string>(), secrets: new Set<string>() };
+      for (const statement of fn.statements) {
+        const actions = asList(statement.Action);
+        const service = actions[0]!.split(':')[0];
+        expect(actions.every((a) => a.startsWith(`${service}:`)), `${fn.service}: one service per statement`).toBe(true);
+        for (const resource of asList(statement.Resource)) {
+          const ref = (resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
+          if (service === 'sqs') granted.queues.add(ref ?? JSON.stringify(resource));
+          else if (service === 'dynamodb') {
+            expect(tableIds.has(ref ?? ''), `${fn.service}: ${JSON.stringify(resource)}`).toBe(true);
+            granted.tables.add(TABLES[tableIds.get(ref!)!].envVar);
+          } else if (service === 'secretsmanager') {
+            expect(actions, fn.service).toEqual(['secretsmanager:GetSecretValue']);
+            granted.secrets.add(secretName(resource) ?? JSON.stringify(resource));
+          } else if (service === 'logs') expect(ref, fn.service).toBe(fn.logGroup);
+          else if (service === 'events') expect(ref, fn.service).toBe(logicalIdOf(stack.bus));
+          else expect(service, fn.service).toBe('xray');
+        }
+      }
+      // A connector reads only the queue that feeds it; no function may send to or read any other queue.
+      expect([...granted.queues], fn.service).toEqual(fn.queues);
+      // Tables granted and tables named in the environment are the same set: nothing granted "just in case".
+      const named = Object.keys(fn.env).filter((name) => name.endsWith('_TABLE_NAME'));
+      expect([...granted.tables].sort(), fn.service).toEqual(named.sort());
+      expect([...granted.secrets].sort(), fn.service).toEqual([...(ALLOWED_SECRETS[fn.service] ?? [])].sort());
+    }
+  });
+
+  it('encrypts every queue and table at rest (and any topic)', () => {
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues.length).toBeGreaterThanOrEqual(CONNECTOR_NAMES.length * 2);
+    for (const [id, queue] of queues) {
+      expect(queue.Properties.SqsManagedSseEnabled === true || queue.Properties.KmsMasterKeyId !== undefined, id).toBe(true);
+    }
+    const tables = ofType('AWS::DynamoDB::Table');
+    expect(tables).toHaveLength(Object.keys(TABLES).length);
+    for (const [id, table] of tables) expect(table.Properties.SSESpecification, id).toEqual({ SSEEnabled: true });
+    for (const [id, topic] of ofType('AWS::SNS::Topic')) expect(topic.Properties.KmsMasterKeyId, id).toBeDefined();
+  });
+
+  it('refuses non-TLS access to every queue', () => {
+    const policies = ofType('AWS::SQS::QueuePolicy');
+    for (const [id] of ofType('AWS::SQS::Queue')) {
+      const statements = policies
+        .filter(([, p]) => p.Properties.Queues.some((q: { Ref: string }) => q.Ref === id))
+        .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+      expect(statements, id).toContainEqual(
+        expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+      );
+    }
+  });
+
+  it('holds no secret value: secrets by name only, no credential-like variable or configuration field', () => {
+    const json = JSON.stringify(resources);
+    expect(json).not.toContain('resolve:secretsmanager');
+    expect(json).not.toContain('SecretString');
+    expect(ofType('AWS::SecretsManager::Secret')).toEqual([]);
+    const credentialLike = /pass(word)?|api_?key$|token|client_?secret|private_?key/i;
+    const fieldsOf = (value: unknown, path = ''): string[] =>
+      value && typeof value === 'object'
+        ? Object.entries(value).flatMap(([k, v]) => [`${path}${k}`, ...fieldsOf(v, `${path}${k}.`)])
+        : [];
+    for (const fn of functions()) {
+      for (const name of Object.keys(fn.env)) expect(name, fn.service).not.toMatch(credentialLike);
+      const config = JSON.parse(fn.env.MARKETBRIDGE_CONFIG as string) as unknown;
+      // Names of secrets (`apiKeySecret`, `secretName`) are fine; a field holding a credential is not.
+      for (const field of fieldsOf(config)) expect(field.split('.').pop(), fn.service).not.toMatch(credentialLike);
+    }
+  });
+
+  it('passes cdk-nag AwsSolutions; every acknowledgement names an AwsSolutions rule and gives a reason', () => {
+    const acknowledgements = app.node
+      .findAll()
+      .flatMap((construct) =>
+        construct.node.metadata
+          .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+          .flatMap((entry) => Object.entries(entry.data as Record<string, string>))
+          // Keys read `Annotation::AwsSolutions-IAM5[Resource::*]`: the rule id, optionally with the finding it covers.
+          .map(([key, reason]) => ({ path: construct.node.path, rule: key.replace(/^Annotation::/, ''), reason })),
+      );
+    expect(acknowledgements.length).toBeGreaterThan(0);
+    for (const { path, rule, reason } of acknowledgements) {
+      expect(rule, path).toMatch(/^AwsSolutions-/);
+      expect(typeof reason === 'string' && reason.trim().length > 30, `${path} ${rule}`).toBe(true);
+    }
+    // Wildcard acknowledgements are each scoped to one finding: X-Ray's resource `*`, or one function's own
+    // qualified ARNs (`<arn>:*`, which grantInvoke adds); never a blanket IAM5.
+    for (const { path, rule, reason } of acknowledgements.filter((a) => a.rule.startsWith('AwsSolutions-IAM5'))) {
+      if (rule === 'AwsSolutions-IAM5[Resource::*]') expect(reason, path).toMatch(/X-Ray/);
+      else expect(rule, path).toMatch(/^AwsSolutions-IAM5\[Resource::<\w+\.Arn>:\*\]$/);
+    }
+  });
+});
