@@ -7,6 +7,7 @@ import { z } from 'zod';
 
 export const SOURCE_MIRAKL = 'marketbridge.mirakl';
 export const SOURCE_SFCC = 'marketbridge.sfcc';
+export const SOURCE_PRIVACY = 'marketbridge.privacy';
 export const SCHEMA_VERSION = 1;
 
 export const MIRAKL_DETAIL_TYPES = [
@@ -21,9 +22,12 @@ export const MIRAKL_DETAIL_TYPES = [
   'Order Refused',
 ] as const;
 export const SFCC_DETAIL_TYPES = ['Stock Changed', 'Shipment Dispatched'] as const;
+/** A buyer's erasure (their request, or Mirakl reporting them anonymised), delivered to every destination. */
+export const PRIVACY_DETAIL_TYPES = ['Customer Erasure Requested'] as const;
 export type MiraklDetailType = (typeof MIRAKL_DETAIL_TYPES)[number];
 export type SfccDetailType = (typeof SFCC_DETAIL_TYPES)[number];
-export type DetailType = MiraklDetailType | SfccDetailType;
+export type PrivacyDetailType = (typeof PRIVACY_DETAIL_TYPES)[number];
+export type DetailType = MiraklDetailType | SfccDetailType | PrivacyDetailType;
 
 const isoDateTime = z.iso.datetime({ offset: true });
 const money = z.number().finite();
@@ -178,6 +182,13 @@ export const detailSchemas = {
     /** The Mirakl order lines in this parcel (ST01 needs at least one). */
     lines: z.array(z.object({ lineId: z.string().min(1), quantity: z.number().int().positive() })).min(1),
   }),
+  /** Identifiers only: the destinations find the buyer by the identity they were keyed with. */
+  'Customer Erasure Requested': z.object({
+    ...common,
+    customerId: z.string().min(1),
+    identity: BuyerSchema.shape.identity,
+    reason: z.enum(['request', 'mirakl-anonymised']),
+  }),
 } as const satisfies Record<DetailType, z.ZodType>;
 
 export type DetailOf<T extends DetailType> = z.infer<(typeof detailSchemas)[T]>;
@@ -189,6 +200,7 @@ export type BusinessEvent<T extends DetailType = DetailType> = {
 }[T];
 
 export function sourceOf(detailType: DetailType): string {
+  if ((PRIVACY_DETAIL_TYPES as readonly string[]).includes(detailType)) return SOURCE_PRIVACY;
   return (SFCC_DETAIL_TYPES as readonly string[]).includes(detailType) ? SOURCE_SFCC : SOURCE_MIRAKL;
 }
 
@@ -198,7 +210,7 @@ export function businessEvent<T extends DetailType>(detailType: T, detail: Detai
   return { id: parsed.eventId, source: sourceOf(detailType), detailType, detail: parsed } as BusinessEvent<T>;
 }
 
-const DETAIL_TYPES: readonly string[] = [...MIRAKL_DETAIL_TYPES, ...SFCC_DETAIL_TYPES];
+const DETAIL_TYPES: readonly string[] = [...MIRAKL_DETAIL_TYPES, ...SFCC_DETAIL_TYPES, ...PRIVACY_DETAIL_TYPES];
 export function isDetailType(value: string): value is DetailType {
   return DETAIL_TYPES.includes(value);
 }
@@ -240,4 +252,6 @@ export const eventIds = {
   /** SFCC facts: one per shipment, one per stock change notification (its id from SFCC). */
   shipmentDispatched: (mp: string, orderId: string, shipmentId: string) => `${mp}:${orderId}:dispatched:${shipmentId}`,
   stockChanged: (mp: string, changeId: string) => `${mp}:stock-changed:${changeId}`,
+  /** One erasure per buyer: a repeated request or another anonymised order of theirs is the same fact. */
+  erasure: (mp: string, customerId: string) => `${mp}:customer:${customerId}:erasure`,
 };

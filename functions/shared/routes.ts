@@ -16,10 +16,13 @@ const MARKETING_FACTS: readonly DetailType[] = [
   'Order Incident Closed',
 ];
 
+/** Erasure reaches every destination that holds buyer profiles (SFCC orders are finance's record and stay). */
+const ERASURE: readonly DetailType[] = ['Customer Erasure Requested'];
+
 export const CONNECTOR_ROUTES: Record<ConnectorName, readonly DetailType[]> = {
-  klaviyo: MARKETING_FACTS,
-  dotdigital: MARKETING_FACTS,
-  sfmc: MARKETING_FACTS,
+  klaviyo: [...MARKETING_FACTS, ...ERASURE],
+  dotdigital: [...MARKETING_FACTS, ...ERASURE],
+  sfmc: [...MARKETING_FACTS, ...ERASURE],
   'sfcc-orders': ['Order Confirmed', 'Order Cancelled', 'Order Refunded'],
   'mirakl-acceptance': ['Order Awaiting Acceptance'],
   'mirakl-stock': ['Stock Changed'],

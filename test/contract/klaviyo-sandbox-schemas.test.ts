@@ -30,6 +30,7 @@ import {
 } from '../../local/sandboxes/klaviyo/schemas';
 import { KLAVIYO_TEST_KEY, klaviyoConfig, orderLifeEvents } from '../support/klaviyoFixtures';
 import { type OpenApiSpec, describeWithSpec, validateRequest, validateResponse } from '../support/openapi';
+import { KLAVIYO_ERASURE_OPERATIONS, profileDeletionBody } from '../../functions/shared/privacy/klaviyo';
 
 const SPEC = 'klaviyo/stable.json';
 const NOW = Date.parse('2026-11-22T12:00:00Z');
@@ -41,6 +42,7 @@ const PATHS: Record<BodyRoute, string> = {
   upsertProfile: KLAVIYO_OPERATIONS.upsertProfile.path,
   bulkImportProfiles: KLAVIYO_OPERATIONS.bulkImportProfiles.path,
   bulkSubscribeProfiles: '/api/profile-subscription-bulk-create-jobs',
+  requestProfileDeletion: KLAVIYO_ERASURE_OPERATIONS.requestProfileDeletion.path,
 };
 
 const specProblems = (spec: OpenApiSpec, route: BodyRoute, body: unknown) =>
@@ -79,6 +81,7 @@ const first = (op: KlaviyoOperation): Body => {
   return found.body as Body;
 };
 const validBodies: Record<BodyRoute, () => Body> = {
+  requestProfileDeletion: () => profileDeletionBody('01GDDKASAP8TKDDA2GRZDSVP4H'),
   createEvent: () => structuredClone(first('createEvent')),
   bulkCreateEvents: () => structuredClone(first('bulkCreateEvents')),
   upsertProfile: () => structuredClone(first('upsertProfile')),

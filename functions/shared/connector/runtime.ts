@@ -20,7 +20,7 @@ import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbr
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ZodError } from 'zod';
 import type { ConnectorName } from '../config';
-import { type BusinessEvent, parseBusinessEvent } from '../events';
+import { type BusinessEvent, SOURCE_PRIVACY, parseBusinessEvent } from '../events';
 import type { ExceptionInput, ExceptionRecorder } from '../exceptions';
 import type { AttemptEvent } from '../http';
 import { BulkWindow } from './bulkWindow';
@@ -33,7 +33,7 @@ export const MAX_RECEIVE_COUNT_ENV = 'CONNECTOR_MAX_RECEIVE_COUNT';
 export const IDEMPOTENCY_TTL_SECONDS = 15 * 24 * 3600;
 /** Where a connector's delivery record is: reconciliation reads the same records to see what was delivered. */
 export const IDEMPOTENCY_KEY_PATH = 'detail.eventId';
-export const idempotencyKeyPrefix = (name: ConnectorName) => `connector-${name}`;
+export const idempotencyKeyPrefix = (name: ConnectorName | 'privacy') => `connector-${name}`;
 
 export const CONNECTOR_METRICS = {
   delivered: 'Delivered',
@@ -61,7 +61,8 @@ export function prefersBulkWith(settings: { bulk: 'auto' | 'always' | 'never'; b
 }
 
 export interface ConnectorRuntimeOptions {
-  name: ConnectorName;
+  /** A connector, or `privacy`: the erasure of a buyer from our own tables, recorded and retried the same way. */
+  name: ConnectorName | 'privacy';
   connector: Connector;
   persistenceStore: BasePersistenceLayer;
   exceptions: ExceptionRecorder;
@@ -200,7 +201,8 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
         let sent = false;
         const deliver = (e: BusinessEvent) => {
           sent = true;
-          return bulk ? bulk.submit(record.messageId, e) : connector.deliverOne(e);
+          // An erasure has no bulk form: it goes alone, and settles its place in the bulk window (finally, below).
+          return bulk && e.source !== SOURCE_PRIVACY ? bulk.submit(record.messageId, e) : connector.deliverOne(e);
         };
         await deliverIdempotently(entry.event, deliver);
         count(sent ? CONNECTOR_METRICS.delivered : CONNECTOR_METRICS.duplicate);

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
 import type { BusinessEvent } from '../events';
+import { isErasure } from '../privacy/erasure';
 import { HttpError, type HttpClient, type HttpResponse, type RetryAfterExtractor, retryAfterHeader } from '../http';
 import { type DotdigitalWork, type OrderRecordJson, includesAdjustments } from './mapping';
 import {
@@ -193,7 +194,16 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     return status === 'subscribed' && typeof contact?.contactId === 'number' ? contact.contactId : undefined;
   };
 
+  /** Erasure: the contact goes, and its contact-scoped insight records with it; one already gone is done. */
+  async function erase(identity: string): Promise<void> {
+    await ready();
+    await call('deleteContact', 'DELETE', paths.contact(settings.customIdentifier, identity)).catch((error: unknown) => {
+      if (!(error instanceof PermanentError && error.cause instanceof HttpError && error.cause.status === 404)) throw error;
+    });
+  }
+
   async function deliverOne(event: BusinessEvent): Promise<void> {
+    if (isErasure(event)) return erase(event.detail.identity);
     const work = mapForDestination('Dotdigital', () => dotdigitalWorkForConfig(event, deps.config));
     await ready();
     const { identifier, value } = work.identity;

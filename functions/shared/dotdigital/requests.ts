@@ -14,7 +14,7 @@ export const MASKED_CREDENTIALS = '***';
 /** Our own chunk size for the async imports: well under any payload ceiling, and one status poll per chunk. */
 export const IMPORT_MAX_RECORDS = 1_000;
 
-export type DotdigitalMethod = 'GET' | 'POST' | 'PUT' | 'PATCH';
+export type DotdigitalMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The `plan` line shape Klaviyo established, for Dotdigital's verbs. */
 export type PlannedRequest = Omit<KlaviyoPlannedRequest, 'connector' | 'method'> & {

@@ -20,6 +20,7 @@ import {
   type MiraklOrderLine,
   readOrder,
 } from '../mirakl/orders';
+import { erasureEvent, isAnonymisedBuyer } from '../privacy/erasure';
 
 /** What we remember of an order between polls. */
 export interface OrderSnapshot {
@@ -227,7 +228,16 @@ export function orderFacts(raw: unknown, previous: OrderSnapshot | undefined, ct
     if (previous && order.updatedAt < previous.lastUpdated) {
       return { orderId: order.orderId, events: [], snapshot: previous, notices: [], stale: true };
     }
-    return { orderId: order.orderId, stale: false, ...deriveFacts(order, mirakl, previous, ctx) };
+    const facts = deriveFacts(order, mirakl, previous, ctx);
+    // Mirakl anonymised the buyer: every destination erases them (functions/shared/privacy/erasure).
+    if (isAnonymisedBuyer(raw)) {
+      const erasure = erasureEvent(ctx.marketplace.id, buyer.customerId, 'mirakl-anonymised', order.updatedAt);
+      if (!facts.snapshot.emitted.includes(erasure.id)) {
+        facts.events.push(erasure);
+        facts.snapshot.emitted.push(erasure.id);
+      }
+    }
+    return { orderId: order.orderId, stale: false, ...facts };
   } catch (error) {
     if (!(error instanceof UnusableOrder) && !(error instanceof z.ZodError)) throw error;
     const problem =

@@ -7,6 +7,8 @@ import type { Connector } from '../connector/runtime';
 import { PermanentError } from '../connector/failures';
 import { RatePacer, type RateLimit, shareOf } from '../connector/pacer';
 import type { BusinessEvent } from '../events';
+import { isErasure } from '../privacy/erasure';
+import { klaviyoEraser } from '../privacy/klaviyo';
 import { HttpError, type HttpClient } from '../http';
 import {
   KLAVIYO_BASE_URL,
@@ -94,8 +96,17 @@ export function createKlaviyoConnector(deps: KlaviyoConnectorDeps): Connector {
     }
   }
 
+  const erase = klaviyoEraser({
+    http: deps.http,
+    baseUrl,
+    headers: async () => klaviyoHeaders(await deps.apiKey()),
+    utilisation: KLAVIYO_PACE_UTILISATION,
+    instances: settings.maxConcurrency,
+  });
+
   return {
-    deliverOne: (event) => send(mapped(() => klaviyoRequestsFor(event, deps.config))),
+    deliverOne: (event) =>
+      isErasure(event) ? erase(event.detail.identity) : send(mapped(() => klaviyoRequestsFor(event, deps.config))),
     deliverMany: (events: BusinessEvent[]) =>
       send(mapped(() => bulkRequests(events.map((e) => klaviyoWorkForConfig(e, deps.config)), baseUrl))),
     prefersBulk: (events) =>

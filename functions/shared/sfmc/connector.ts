@@ -8,6 +8,7 @@ import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
 import type { BusinessEvent } from '../events';
+import { isErasure } from '../privacy/erasure';
 import { HttpError, type HttpClient, type HttpResponse } from '../http';
 import {
   type PlannedRequest,
@@ -188,10 +189,19 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
     }
   }
 
+  /**
+   * Erasure: contact delete by key (`ContactAndAttributes`), which SFMC queues, suppresses the contact at once and
+   * removes them from every list and sendable data extension after the account's suppression period.
+   */
+  async function erase(contactKey: string): Promise<void> {
+    const answer = ((await call('deleteContact', 'POST', paths.contactDelete(), { values: [contactKey], DeleteOperationType: 'ContactAndAttributes' })).json ?? {}) as Json;
+    if (answer.operationInitiated !== true || answer.hasErrors === true) throw new PermanentError('sfmc contact delete was not initiated');
+  }
+
   const works = (events: BusinessEvent[]) => mapForDestination('SFMC', () => events.map((e) => sfmcWorkForConfig(e, deps.config)));
   return {
     // Built on an empty base: `call` puts each path on the token's REST instance.
-    deliverOne: (event) => send(syncRequests(works([event]), '', settings)),
+    deliverOne: (event) => (isErasure(event) ? erase(event.detail.identity) : send(syncRequests(works([event]), '', settings))),
     deliverMany: (events) => {
       const mapped = works(events);
       return send(mapped.some((w) => w.backfill) || mapped.length > 50 ? asyncRequests(mapped, '', settings) : syncRequests(mapped, '', settings));

@@ -61,6 +61,7 @@ export const paths = {
   asyncResults: (requestId: string) => `/data/v1/async/${seg(requestId)}/results`,
   journeyEvent: () => '/interaction/v1/events',
   journeyBatch: () => '/interaction/v1/async/events',
+  contactDelete: () => '/contacts/v1/contacts/actions/delete?type=keys',
 };
 
 export function request(baseUrl: string, method: SfmcMethod, path: string, body?: unknown): PlannedRequest {

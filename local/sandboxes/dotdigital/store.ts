@@ -148,6 +148,12 @@ export class DotdigitalStore {
     return [...this.records].filter(([id]) => id.split('|')[1] === collection).map(([, r]) => r);
   }
 
+  /** A deleted contact takes its contact-scoped insight records with it. */
+  remove(contact: StoredContact): void {
+    this.contacts.delete(contact.contactId);
+    for (const id of [...this.records.keys()]) if (id.startsWith(`${contact.contactId}|`)) this.records.delete(id);
+  }
+
   clear(): void {
     this.contacts.clear();
     this.customIdentifiers.clear();

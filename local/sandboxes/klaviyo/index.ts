@@ -30,7 +30,9 @@ export type RouteName =
   | 'upsertProfile'
   | 'bulkImportProfiles'
   | 'getBulkImportProfilesJob'
-  | 'bulkSubscribeProfiles';
+  | 'bulkSubscribeProfiles'
+  | 'getProfiles'
+  | 'requestProfileDeletion';
 
 export type KlaviyoFault =
   | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: RouteName }
@@ -84,6 +86,8 @@ const ROUTES: Route[] = [
   { name: 'bulkImportProfiles', method: 'POST', path: /^\/api\/profile-bulk-import-jobs\/?$/ },
   { name: 'getBulkImportProfilesJob', method: 'GET', path: /^\/api\/profile-bulk-import-jobs\/([^/]+)\/?$/ },
   { name: 'bulkSubscribeProfiles', method: 'POST', path: /^\/api\/profile-subscription-bulk-create-jobs\/?$/ },
+  { name: 'getProfiles', method: 'GET', path: /^\/api\/profiles\/?$/ },
+  { name: 'requestProfileDeletion', method: 'POST', path: /^\/api\/data-privacy-deletion-jobs\/?$/ },
 ];
 
 const PUBLISHED: Record<RouteName, RateLimit> = {
@@ -93,6 +97,8 @@ const PUBLISHED: Record<RouteName, RateLimit> = {
   bulkImportProfiles: KLAVIYO_OPERATIONS.bulkImportProfiles.limit,
   getBulkImportProfilesJob: KLAVIYO_OPERATIONS.bulkImportProfiles.limit,
   bulkSubscribeProfiles: { perSecond: 75, perMinute: 750 },
+  getProfiles: { perSecond: 75, perMinute: 750 },
+  requestProfileDeletion: { perSecond: 3, perMinute: 60 },
 };
 
 interface Reply {
@@ -207,6 +213,22 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
       case 'bulkSubscribeProfiles':
         // Accepted as Klaviyo would; MarketBridge must never call it, and the tests check it never does.
         return { status: 202 };
+      case 'getProfiles': {
+        // The one filter form erasure uses; Klaviyo takes more, this sandbox says so rather than guess.
+        const match = /^equals\((id|email|phone_number|external_id),"((?:[^"\\]|\\.)*)"\)$/.exec(params[0] ?? '');
+        if (!match) throw new KlaviyoError(400, 'invalid', 'Invalid input.', 'Unsupported filter.', { parameter: 'filter' });
+        const value = JSON.parse(`"${match[2] as string}"`) as string;
+        return { status: 200, body: { data: store.profilesWith(match[1] as string, value).map((p) => profileResponse(p).data), links: { self: `${base()}/api/profiles/`, next: null, prev: null } } };
+      }
+      case 'requestProfileDeletion': {
+        const profile = obj(obj(attributes.profile).data);
+        const identity = obj(profile.attributes);
+        const [key, value] =
+          typeof profile.id === 'string' ? ['id', profile.id] : typeof identity.email === 'string' ? ['email', identity.email] : ['phone_number', String(identity.phone_number)];
+        // Every matching profile goes; none matching is still accepted, as Klaviyo queues the job regardless.
+        for (const match of store.profilesWith(key, value)) store.deleteProfile(match);
+        return { status: 202 };
+      }
     }
   }
 
@@ -289,7 +311,7 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
 
     let body: Json = {};
-    if (route.name !== 'getBulkImportProfilesJob') {
+    if (route.name !== 'getBulkImportProfilesJob' && route.name !== 'getProfiles') {
       const limit = route.name === 'upsertProfile' ? MAX_PROFILE_BYTES : MAX_BODY_BYTES;
       if (raw.length > limit) {
         const ceiling = limit === MAX_PROFILE_BYTES ? '100 KB' : '5 MB';
@@ -305,7 +327,8 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
       if (problem) throw invalid(problem.detail, problem.pointer);
       body = obj(parsed);
     }
-    const reply = apply(route.name, body, route.path.exec(url.pathname)?.slice(1) ?? []);
+    const params = route.name === 'getProfiles' ? [url.searchParams.get('filter') ?? ''] : (route.path.exec(url.pathname)?.slice(1) ?? []);
+    const reply = apply(route.name, body, params);
     return fault?.kind === 'timeout' ? 'hang' : reply;
   }
 

@@ -27,7 +27,7 @@ const MAX_NESTING = 10;
 const MAX_METRIC_NAME = 127;
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
-export type BodyRoute = 'createEvent' | 'bulkCreateEvents' | 'upsertProfile' | 'bulkImportProfiles' | 'bulkSubscribeProfiles';
+export type BodyRoute = 'createEvent' | 'bulkCreateEvents' | 'upsertProfile' | 'bulkImportProfiles' | 'bulkSubscribeProfiles' | 'requestProfileDeletion';
 
 /** One reason to refuse a body, as a JSON:API error needs it. */
 export interface BodyProblem {
@@ -357,6 +357,26 @@ export function klaviyoBodySchemas(now: () => number): Record<BodyRoute, z.ZodTy
           })
           .superRefine((attributes, ctx) => checkHistoricalImport(attributes, now, ctx)),
         relationships: z.strictObject({ list: z.strictObject({ data: listRef }).optional() }).optional(),
+      }),
+    }),
+    // "one of the following identifiers: email, phone_number, or id. If multiple identifiers are provided, we will
+    // return an error" (request_profile_deletion).
+    requestProfileDeletion: z.strictObject({
+      data: z.strictObject({
+        type: z.literal('data-privacy-deletion-job'),
+        attributes: z.strictObject({
+          profile: z.strictObject({
+            data: z
+              .strictObject({
+                type: z.literal('profile'),
+                id: text(),
+                attributes: z.strictObject({ email: nullish(email), phone_number: nullish(phone) }),
+              })
+              .refine((p) => [p.id, p.attributes.email, p.attributes.phone_number].filter((v) => v != null).length === 1, {
+                message: 'Exactly one of id, email or phone_number identifies the profile to delete.',
+              }),
+          }),
+        }),
       }),
     }),
   };

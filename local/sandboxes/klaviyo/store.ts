@@ -47,6 +47,8 @@ export class KlaviyoStore {
   readonly jobs = new Map<string, StoredJob>();
   /** Events ignored because their unique_id was already recorded for the profile and metric. */
   duplicatesIgnored = 0;
+  /** Profiles removed by data-privacy deletion jobs. */
+  deletions = 0;
   private readonly eventKeys = new Set<string>();
   /** `external_id:…` / `email:…` → profile id, as Klaviyo resolves identifiers. */
   private readonly byIdentifier = new Map<string, string>();
@@ -120,6 +122,21 @@ export class KlaviyoStore {
     return true;
   }
 
+  /** Profiles whose identifier `key` (id, email, phone_number, external_id) equals `value`. */
+  profilesWith(key: string, value: string): StoredProfile[] {
+    if (key === 'id') return this.profiles.has(value) ? [this.profiles.get(value) as StoredProfile] : [];
+    const id = this.byIdentifier.get(`${key}:${value}`);
+    return id ? [this.profiles.get(id) as StoredProfile] : [];
+  }
+
+  /** A data-privacy deletion: the profile, its identifiers and its events are gone. */
+  deleteProfile(profile: StoredProfile): void {
+    this.profiles.delete(profile.id);
+    for (const [key, id] of [...this.byIdentifier]) if (id === profile.id) this.byIdentifier.delete(key);
+    for (let i = this.events.length - 1; i >= 0; i -= 1) if (this.events[i]?.profileId === profile.id) this.events.splice(i, 1);
+    this.deletions += 1;
+  }
+
   createJob(total: number): StoredJob {
     const job = { id: newId(), total, created: this.now().toISOString() };
     this.jobs.set(job.id, job);
@@ -133,5 +150,6 @@ export class KlaviyoStore {
     this.eventKeys.clear();
     this.byIdentifier.clear();
     this.duplicatesIgnored = 0;
+    this.deletions = 0;
   }
 }

@@ -104,6 +104,8 @@ export interface SfmcSandbox {
   /** Rows per data extension key, by primary-key value (joined with `|`). */
   rows: Map<string, Map<string, Record<string, unknown>>>;
   journeyEntries: JourneyEntryRecord[];
+  /** Contact keys deleted (delete by key); their rows are gone as after the suppression period. */
+  deletedContacts: string[];
   tokenRequests: number;
   requests: ReceivedRequest[];
   /** Makes every token issued so far expire now (as after 20 minutes). */
@@ -153,6 +155,7 @@ const ROUTES: Route[] = [
   { name: 'asyncResults', method: 'GET', path: /^\/data\/v1\/async\/([^/]+)\/results$/ },
   { name: 'journeyEvent', method: 'POST', path: /^\/interaction\/v1\/events$/ },
   { name: 'journeyBatch', method: 'POST', path: /^\/interaction\/v1\/async\/events$/ },
+  { name: 'contactDelete', method: 'POST', path: /^\/contacts\/v1\/contacts\/actions\/delete$/ },
 ];
 
 export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promise<SfmcSandbox> {
@@ -161,6 +164,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
   const events = options.eventDefinitions ?? SFMC_SANDBOX_EVENT_DEFINITIONS;
   const rows = new Map<string, Map<string, Record<string, unknown>>>();
   const journeyEntries: JourneyEntryRecord[] = [];
+  const deletedContacts: string[] = [];
   const tokens = new Map<string, number>();
   const asyncJobs = new Map<string, { pollsLeft: number; errors: Json[]; at: string }>();
   const tokenTimes: number[] = [];
@@ -245,6 +249,31 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     const missing = (events[key] as string[]).filter((field) => obj(data)[field] === undefined);
     if (missing.length > 0) throw sfmcError(400, 30002, `Data validation failed: missing ${missing.join(', ')}`);
     return { eventInstanceId: randomUUID(), eventDefinitionKey: key, contactKey, data: obj(data) };
+  }
+
+  /**
+   * Delete by contact key as documented (DeleteByContactKeys): `?type=keys`, `values` (contact keys) and
+   * `DeleteOperationType: ContactAndAttributes` (AttributesOnly is reserved). Mirakl buyers' rows live in data
+   * extensions keyed by the contact key, which the deletion clears.
+   */
+  function deleteContacts(type: string | null, body: Json): Reply {
+    if (type !== 'keys') throw sfmcError(400, 10000, `type '${String(type)}' is not supported by this sandbox; use type=keys`);
+    const values = body.values ?? body.Values;
+    if (!Array.isArray(values) || values.length === 0 || values.some((v) => typeof v !== 'string' || v === '')) {
+      throw sfmcError(400, 10000, 'Values must be a non-empty array of contact keys');
+    }
+    if (body.DeleteOperationType !== 'ContactAndAttributes') {
+      throw sfmcError(400, 10000, 'DeleteOperationType must be ContactAndAttributes (AttributesOnly is reserved for future use)');
+    }
+    for (const key of values as string[]) {
+      deletedContacts.push(key);
+      for (const table of rows.values()) for (const [id, row] of table) if (row.ContactKey === key) table.delete(id);
+    }
+    const at = new Date(now()).toISOString();
+    return {
+      status: 200,
+      body: { operationInitiated: true, operationID: deletedContacts.length, requestServiceMessageID: randomUUID(), responseDateTime: at, hasErrors: false, resultMessages: [], serviceMessageID: randomUUID() },
+    };
   }
 
   function apply(route: Route, param: string, body: unknown): Reply {
@@ -370,7 +399,10 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
     let reply: Reply;
     try {
-      reply = apply(route, route.path.exec(request.url.pathname)?.[1] ?? '', body);
+      reply =
+        route.name === 'contactDelete'
+          ? deleteContacts(request.url.searchParams.get('type'), obj(body))
+          : apply(route, route.path.exec(request.url.pathname)?.[1] ?? '', body);
     } catch (error) {
       if (error instanceof Error) throw error;
       reply = error as Reply;
@@ -395,6 +427,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     url: server.url,
     rows,
     journeyEntries,
+    deletedContacts,
     get tokenRequests() {
       return tokenRequests;
     },
@@ -409,6 +442,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     reset() {
       rows.clear();
       journeyEntries.length = 0;
+      deletedContacts.length = 0;
       tokens.clear();
       tokenTimes.length = 0;
       asyncJobs.clear();
