@@ -5,7 +5,6 @@
  * first change goes at once, every later one waits for the next run (STO01 is once a minute) and goes in its file.
  */
 import { createAcceptanceConnector } from '../functions/shared/commerce/acceptanceConnector';
-import { marketplaceGuard } from '../functions/shared/commerce/awsDependencies';
 import { MemoryMappingTable, SkuMap } from '../functions/shared/commerce/mappings';
 import { StaticAvailableToSell } from '../functions/shared/commerce/ports';
 import { createStockConnector, runStockPush } from '../functions/shared/commerce/stockPush';
@@ -14,7 +13,7 @@ import { parseConfig, sandboxConfigInput } from '../functions/shared/config';
 import { businessEvent, eventIds } from '../functions/shared/events';
 import { createHttpClient } from '../functions/shared/http';
 import { orderFacts } from '../functions/shared/ingest/orderFacts';
-import { InMemoryCallSlotStore } from '../functions/shared/mirakl/callFrequency';
+import { InMemoryCallSlotStore, createMarketplaceGuard } from '../functions/shared/mirakl/callFrequency';
 import { createMiraklClient } from '../functions/shared/mirakl/client';
 import { startMiraklSandbox } from '../local/sandboxes/mirakl';
 
@@ -48,7 +47,7 @@ export async function benchMirakl(options: { orders?: number } = {}): Promise<Mi
     for (const offer of sandbox.world.offers(MP)) await skus.set(offer.sku, `P-${offer.sku}`);
     const stock = new StaticAvailableToSell(new Map(sandbox.world.offers(MP).map((o) => [`P-${o.sku}`, 1_000_000])));
     let now = Date.now();
-    const guard = marketplaceGuard(config, new InMemoryCallSlotStore(), { now: () => now });
+    const guard = createMarketplaceGuard(config.marketplaces, new InMemoryCallSlotStore(), { now: () => now });
     const deps = { config, mirakl: async () => client, mappings, guard, log: { info: () => undefined, warn: () => undefined } };
     const count = (operations: string[]) => {
       const byOperation: Record<string, number> = {};

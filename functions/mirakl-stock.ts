@@ -11,7 +11,8 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { z } from 'zod';
-import { commerceAws, marketplaceGuard, sfccAvailableToSell } from './shared/commerce/awsDependencies';
+import { commerceAws, sfccAvailableToSell } from './shared/commerce/awsDependencies';
+import { createMarketplaceGuard } from './shared/mirakl/callFrequency';
 import { type StockDeps, type StockRunResult, createStockConnector, runStockPush } from './shared/commerce/stockPush';
 import { connectorHandler } from './shared/connector/handler';
 import { type Config, resolveConfig } from './shared/config';
@@ -23,7 +24,7 @@ export const StockRunInput = z.object({ marketplace: z.string().min(1) }).strict
 function stockDeps(config: Config, http: HttpClient): StockDeps {
   const aws = commerceAws(config, http);
   const availableToSell = sfccAvailableToSell(config, http);
-  return { ...aws, guard: marketplaceGuard(config, aws.state), ...(availableToSell ? { availableToSell } : {}) };
+  return { ...aws, guard: createMarketplaceGuard(config.marketplaces, aws.state), ...(availableToSell ? { availableToSell } : {}) };
 }
 
 const fromQueue = connectorHandler('mirakl-stock', ({ config, http }) => createStockConnector(stockDeps(config, http)));

@@ -10,7 +10,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoExceptionRecorder } from '../../functions/shared/aws/exceptionStore';
 import { DynamoStateStore } from '../../functions/shared/aws/stateStore';
-import { marketplaceGuard } from '../../functions/shared/commerce/awsDependencies';
 import { DynamoMappingTable } from '../../functions/shared/commerce/dynamoMappings';
 import type { CommerceLog, MiraklClients } from '../../functions/shared/commerce/ports';
 import { type Config, type ConfigInput, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
@@ -18,7 +17,7 @@ import { type Connector, createBatchHandler } from '../../functions/shared/conne
 import type { BusinessEvent } from '../../functions/shared/events';
 import { createHttpClient } from '../../functions/shared/http';
 import { orderFacts } from '../../functions/shared/ingest/orderFacts';
-import type { CallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
+import { type CallFrequencyGuard, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
 import { createMiraklClient } from '../../functions/shared/mirakl/client';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
@@ -98,7 +97,7 @@ export async function startCommerceHarness(overrides: Partial<ConfigInput> = {})
     mappings: new DynamoMappingTable(documents, dynamo.tableNames.mappings),
     state,
     exceptionsRecorder,
-    guard: marketplaceGuard(config, state, { now: () => now }),
+    guard: createMarketplaceGuard(config.marketplaces, state, { now: () => now }),
     mirakl,
     log: {
       lines,

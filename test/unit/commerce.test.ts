@@ -12,6 +12,7 @@ import { CarrierMap, MemoryMappingTable, SkuMap, normaliseCarrier, parseSkuMapCs
 import { describeMiraklRequest } from '../../functions/shared/commerce/miraklRequests';
 import { diffStock, parseStockErrorReport, stockFile, stockLines } from '../../functions/shared/commerce/stock';
 import { AcceptanceWatchList } from '../../functions/shared/commerce/watchList';
+import { InMemoryCallSlotStore, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
 import { type MarketplaceConfig, sandboxConfig } from '../../functions/shared/config';
 import { type DetailOf, type Order, businessEvent, eventIds } from '../../functions/shared/events';
 import type { ExceptionInput } from '../../functions/shared/exceptions';
@@ -292,5 +293,25 @@ describe('SKU and carrier maps', () => {
     expect(await fresh.resolve('DPD')).toEqual({ code: 'DPD_UK', standardCode: 'dpd' });
     expect(await fresh.resolve('Royal Mail')).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
     expect(await fresh.resolve('Pigeon')).toBeUndefined();
+  });
+});
+
+describe('marketplace call guard', () => {
+  it('keeps each marketplace on its own persona\'s limits and refuses unknown marketplaces', async () => {
+    let now = 0;
+    const guard = createMarketplaceGuard(
+      [
+        { id: 'fast', persona: 'default' },
+        { id: 'partner', persona: 'external-partner' },
+      ],
+      new InMemoryCallSlotStore(),
+      { now: () => now },
+    );
+    expect((await guard.acquire('fast', 'OR11')).granted).toBe(true);
+    expect((await guard.acquire('partner', 'OR11')).granted).toBe(true);
+    now += 61_000;
+    expect((await guard.acquire('fast', 'OR11')).granted).toBe(true);
+    expect((await guard.acquire('partner', 'OR11')).granted).toBe(false);
+    expect(() => guard.acquire('nowhere', 'STO01')).toThrow(/unknown marketplace "nowhere"/);
   });
 });

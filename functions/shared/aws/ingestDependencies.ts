@@ -5,7 +5,7 @@
 import { type Config, marketplaceById } from '../config';
 import type { IngestDependencies, MiraklOrdersSource } from '../ingest/ports';
 import { miraklOrdersSource } from '../ingest/miraklSource';
-import { createCallFrequencyGuard } from '../mirakl/callFrequency';
+import { createMarketplaceGuard } from '../mirakl/callFrequency';
 import { createMiraklClient } from '../mirakl/client';
 import { logger } from '../observability';
 import { documentClient, eventBridgeClient } from './clients';
@@ -20,14 +20,7 @@ export const MIRAKL_API_KEY_FIELD = 'apiKey';
 
 /** Grants OR11 calls per marketplace within Mirakl's call-frequency contract (slots in the `state` table). */
 export function miraklCallGate(config: Config, state: DynamoStateStore): IngestDependencies['gate'] {
-  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(state, mp.persona)]));
-  return {
-    acquire: (marketplace, operation) => {
-      const guard = guards.get(marketplace);
-      if (!guard) throw new Error(`unknown marketplace "${marketplace}"`);
-      return guard.acquire(marketplace, operation);
-    },
-  };
+  return createMarketplaceGuard(config.marketplaces, state);
 }
 
 /** Each marketplace's OR11 source, its client built on first use with the key from Secrets Manager. */

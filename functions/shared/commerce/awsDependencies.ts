@@ -11,7 +11,6 @@ import { DynamoStateStore } from '../aws/stateStore';
 import { TABLES, tableName } from '../aws/tables';
 import { type Config, marketplaceById } from '../config';
 import type { HttpClient } from '../http';
-import { type CallFrequencyGuard, type CallSlotStore, createCallFrequencyGuard } from '../mirakl/callFrequency';
 import { type MiraklClient, createMiraklClient } from '../mirakl/client';
 import { logger } from '../observability';
 import { createAvailableToSellReader } from '../sfcc/inventory';
@@ -19,18 +18,6 @@ import { DynamoMappingTable } from './dynamoMappings';
 import type { MappingTable } from './mappings';
 import type { AvailableToSell, CommerceLog, MiraklClients } from './ports';
 import { ledgerAvailableToSell } from './stockPush';
-
-/** One guard for every marketplace, each with its own persona's limits. */
-export function marketplaceGuard(config: Config, slots: CallSlotStore, options: { now?: () => number } = {}): CallFrequencyGuard {
-  const guards = new Map(config.marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(slots, mp.persona, options)]));
-  return {
-    acquire(marketplace, operation) {
-      const guard = guards.get(marketplace);
-      if (!guard) throw new Error(`unknown marketplace "${marketplace}"`);
-      return guard.acquire(marketplace, operation);
-    },
-  };
-}
 
 /** Mirakl clients by marketplace, cached; a failed secret read is not cached, so the next call tries again. */
 export function miraklClients(config: Config, http: HttpClient): MiraklClients {

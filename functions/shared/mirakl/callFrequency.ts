@@ -152,3 +152,19 @@ export function createCallFrequencyGuard(
     },
   };
 }
+
+/** One guard for several marketplaces, each with its own persona's limits. */
+export function createMarketplaceGuard(
+  marketplaces: readonly { id: string; persona: MiraklPersona }[],
+  store: CallSlotStore,
+  options: { now?: () => number } = {},
+): CallFrequencyGuard {
+  const guards = new Map(marketplaces.map((mp) => [mp.id, createCallFrequencyGuard(store, mp.persona, options)]));
+  return {
+    acquire(marketplaceId, operation) {
+      const guard = guards.get(marketplaceId);
+      if (!guard) throw new Error(`unknown marketplace "${marketplaceId}"`);
+      return guard.acquire(marketplaceId, operation);
+    },
+  };
+}
