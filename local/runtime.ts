@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { sandboxConfig, type Config } from '../functions/shared/config';
+import { MAX_RECEIVE_COUNT_ENV } from '../functions/shared/connector/runtime';
 import { connectorQueueNames } from '../functions/shared/operations/queues';
 import { eventPatternFor } from '../functions/shared/routes';
 import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
@@ -264,7 +265,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       return { name: plan.name, queue, dlq };
     });
 
-    cleanups.push(applyEnv({ ...localPowertoolsDefaults(), ...aws.env(config) }));
+    cleanups.push(
+      applyEnv({
+        ...localPowertoolsDefaults(),
+        ...aws.env(config),
+        // The connectors record their exception on the last receive before the DLQ: the queues' own count.
+        [MAX_RECEIVE_COUNT_ENV]: String(queueOptions.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT),
+      }),
+    );
 
     // Handlers are imported only now: their SDK clients read the endpoints from the environment at creation.
     const pollerFile = resolve(REPO_ROOT, options.pollerModule ?? 'functions/poller.ts');

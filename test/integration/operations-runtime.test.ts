@@ -1,0 +1,179 @@
+/**
+ * Operations end to end on the local runtime, through the CLI commands and the AWS SDK against the emulators:
+ * a Klaviyo 5xx burst dead-letters records and opens `delivery.failed` exceptions owned by operations;
+ * reconciliation lists the missing orders; a DLQ redrive (twice) delivers them with nothing duplicated; a
+ * deliberately lost delivery is found by reconciliation and `exceptions retry` re-publishes it; after that
+ * reconciliation reports zero missing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Output } from '../../cli/io';
+import { main } from '../../cli/main';
+import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
+import type { ExceptionEntry } from '../../functions/shared/operations/inbox';
+import type { Reconciliation } from '../../functions/shared/operations/reconcile';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-ops-'));
+let runtime: LocalRuntime;
+let klaviyo: KlaviyoSandbox;
+
+async function cli(...argv: string[]): Promise<{ code: number; lines: unknown[]; errors: string[] }> {
+  const lines: unknown[] = [];
+  const errors: string[] = [];
+  const out: Output = { line: (v) => lines.push(v), error: (m) => errors.push(m) };
+  const code = await main(argv, out);
+  return { code, lines, errors };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  while (!(await condition())) {
+    if (Date.now() - started > timeoutMs) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+const klaviyoQueues = () => runtime.connectors.find((c) => c.name === 'klaviyo')!;
+const drained = () => {
+  const { queue } = klaviyoQueues();
+  const depth = queue.depth();
+  return depth.visible + depth.inFlight === 0;
+};
+
+/** Every `unique_id` Klaviyo accepted, once per accepting request (single and bulk bodies alike). */
+function acceptedUniqueIds(): string[] {
+  const ids: string[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === 'unique_id' && typeof child === 'string') ids.push(child);
+        else walk(child);
+      }
+    }
+  };
+  for (const request of klaviyo.requests) if (request.status < 300) walk(request.body);
+  return ids;
+}
+
+/**
+ * Reconciliation waits for an OR11 call slot like the poller (Mirakl allows one call a minute). Instead of waiting
+ * a minute between runs, the test releases the slots, as if the minute had passed.
+ */
+async function releaseOr11Slots(): Promise<void> {
+  const dynamo = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const table = runtime.aws.dynamo.tableNames.state;
+  const items = await dynamo.send(new ScanCommand({ TableName: table, ProjectionExpression: 'pk' }));
+  for (const item of items.Items ?? []) {
+    if (item.pk?.S?.startsWith('slot#')) await dynamo.send(new DeleteItemCommand({ TableName: table, Key: { pk: item.pk } }));
+  }
+  dynamo.destroy();
+}
+
+async function reconcileNow() {
+  await releaseOr11Slots();
+  return cli(...reconcileArgs());
+}
+
+const reconcileArgs = () => ['reconcile', '--marketplace', 'debenhams', '--since', new Date(Date.now() - 4 * 24 * 3600 * 1000).toISOString(), '--until', new Date().toISOString(), '--json'];
+
+beforeAll(async () => {
+  runtime = await startLocalRuntime({
+    config: parseConfig({ ...sandboxConfigInput, connectors: { klaviyo: { enabled: true, marketplaces: ['debenhams'] } } }),
+    connectors: [{ name: 'klaviyo', module: 'functions/klaviyo.ts' }],
+    dataDir,
+    randomPorts: true,
+    schedule: false,
+    tickIntervalMs: 0,
+    seed: 11,
+    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2, pollIntervalMs: 20 },
+  });
+  klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
+}, 60_000);
+
+afterAll(async () => {
+  await runtime?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('operations on the local runtime', () => {
+  let failed: ExceptionEntry[] = [];
+
+  it('a Klaviyo 5xx burst dead-letters the records and opens exceptions owned by operations', async () => {
+    klaviyo.inject({ kind: 'status', status: 503, times: 100_000 });
+    await runtime.runPoll('debenhams');
+    await until(() => drained() && klaviyoQueues().dlq.depth().visible > 0);
+    const listed = await cli('exceptions', 'list', '--marketplace', 'debenhams', '--type', 'delivery.failed', '--json');
+    expect(listed.code).toBe(0);
+    failed = listed.lines as ExceptionEntry[];
+    expect(failed.length).toBeGreaterThan(0);
+    for (const entry of failed) {
+      expect(entry).toMatchObject({ owner: 'operations', status: 'open', component: 'klaviyo', retry: 'republish' });
+      expect(entry.reason).toMatch(/503/);
+      // References and reasons only: no stored event, no address.
+      expect(entry).not.toHaveProperty('payload');
+      expect(JSON.stringify(entry)).not.toMatch(/@/);
+    }
+  }, 120_000);
+
+  it('reconciliation lists what Klaviyo is missing, with its value, and exits 1', async () => {
+    const result = await reconcileNow();
+    expect(result.code).toBe(1);
+    const [report] = result.lines as Reconciliation[];
+    const row = report!.connectors.find((c) => c.connector === 'klaviyo')!;
+    expect(row.missing).toBeGreaterThan(0);
+    expect(row.orders).toBe(row.delivered + row.missing);
+    expect(Object.values(row.revenueLeakage).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(row.missingOrders.map((m) => m.orderId)).toEqual(expect.arrayContaining(failed.map((e) => e.ref)));
+  }, 60_000);
+
+  it('a redrive, run twice, delivers the dead letters with nothing duplicated; reconciliation then finds none missing', async () => {
+    klaviyo.reset();
+    const first = await cli('redrive', '--connector', 'klaviyo');
+    expect(first.code).toBe(0);
+    expect(first.lines.at(-1)).toMatchObject({ connector: 'klaviyo', status: 'COMPLETED' });
+    await until(drained);
+    // A second redrive of an empty DLQ (and retrying an already-delivered exception) changes nothing downstream.
+    expect((await cli('redrive', '--connector', 'klaviyo')).code).toBe(0);
+    expect((await cli('exceptions', 'retry', failed[0]!.id)).code).toBe(0);
+    await until(drained);
+    expect(klaviyoQueues().dlq.depth().visible).toBe(0);
+    const ids = acceptedUniqueIds();
+    expect(ids.length).toBeGreaterThan(0);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect((await reconcileNow()).code).toBe(0);
+  }, 120_000);
+
+  it('a deliberately lost delivery is found, becomes an exception, and a retry delivers it', async () => {
+    const dynamo = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const table = runtime.aws.dynamo.tableNames.idempotency;
+    const records = await dynamo.send(new ScanCommand({ TableName: table }));
+    const lost = records.Items?.find((item) => item.status?.S === 'COMPLETED');
+    expect(lost).toBeDefined();
+    await dynamo.send(new DeleteItemCommand({ TableName: table, Key: { id: lost!.id! } }));
+    dynamo.destroy();
+
+    const found = await reconcileNow();
+    expect(found.code).toBe(1);
+    const row = (found.lines[0] as Reconciliation).connectors.find((c) => c.connector === 'klaviyo')!;
+    expect(row.missing).toBe(1);
+    const orderId = row.missingOrders[0]!.orderId;
+    const listed = await cli('exceptions', 'list', '--type', 'reconciliation.missing', '--json');
+    const entry = (listed.lines as ExceptionEntry[]).find((e) => e.ref === orderId)!;
+    expect(entry).toMatchObject({ owner: 'operations', marketplace: 'debenhams', component: 'klaviyo', retry: 'republish' });
+
+    const retried = await cli('exceptions', 'retry', entry.id);
+    expect(retried.code).toBe(0);
+    expect(retried.lines[0]).toMatchObject({ retried: true, republished: row.missingOrders[0]!.missing });
+    await until(drained);
+    expect((await reconcileNow()).code).toBe(0);
+    const resolved = await cli('exceptions', 'list', '--status', 'resolved', '--json');
+    expect((resolved.lines as ExceptionEntry[]).find((e) => e.id === entry.id)?.resolution?.how).toBe('retried');
+  }, 120_000);
+});
