@@ -163,7 +163,7 @@ describe('bad Mirakl payloads through an ingest run', () => {
           const good = Array.from({ length: goodCount + 1 }, (_, i) => rawOrder(`G${i}-A`, { customer: { ...rawOrder('x').customer as object, customer_id: `C-${i}` } }));
           const bad = badOrders.map((m, i) => mutated(`M${i}-A`, m));
           // Bad records spread through the pages, between and around the good ones.
-          const page = [...good];
+          const page: unknown[] = [...good];
           [...bad, ...junk].forEach((record, i) => page.splice((i * 37) % (page.length + 1), 0, record));
           const h = ingestHarness(page);
           const report = await runIngest(h.deps, debenhams, 'poll');
