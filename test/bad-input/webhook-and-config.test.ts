@@ -39,7 +39,7 @@ afterAll(async () => {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-async function post(body: string | Uint8Array, headers: Record<string, string> = {}, method = 'POST') {
+async function post(body: string, headers: Record<string, string> = {}, method = 'POST') {
   const response = await fetch(runtime.webhookUrl!, { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'GET' ? undefined : body });
   return { status: response.status, body: (await response.json()) as { message?: string; reason?: string; problems?: string[] } };
 }
