@@ -1,6 +1,7 @@
 /** `marketbridge <command>`: dispatches to the command modules and turns their errors into clear exits. */
 import { ConfigError } from '../functions/shared/config';
 import { backfill } from './backfill';
+import { erase } from './erase';
 import { exceptions } from './exceptions';
 import { type Output, processOutput, UsageError } from './io';
 import { mappings } from './mappings';
@@ -12,6 +13,7 @@ import { stock } from './stock';
 
 const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>> = {
   backfill,
+  erase,
   plan,
   mappings,
   stock,
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, (args: string[], out: Output) => Promise<number>>
 const USAGE = `usage: marketbridge <command> [options]
 commands:
   backfill history load: --marketplace ID --from DATE [--to DATE] [--connectors …], resumable, Ctrl-C stops
+  erase    erase a buyer: --marketplace ID --customer ID (every enabled destination and our own tables)
   plan     dry run: OR11 responses in, normalised events, downstream requests and exceptions out (JSON lines)
   mappings SKU map and carrier map: sku|carrier list|set|import --marketplace ID
   stock    stock diff --marketplace ID: Mirakl offer quantities against SFCC available-to-sell
