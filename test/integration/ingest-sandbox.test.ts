@@ -164,8 +164,12 @@ describe('ingest against the Mirakl sandbox and the embedded store', () => {
     const p = pipeline();
     sandbox.faults.failPage({ operation: 'OR11', offset: 100, status: 503, times: 1 });
     const report = await runIngest(p.deps, p.marketplace, 'poll');
-    expect(or11Pages()).toEqual(expect.arrayContaining([['100', 503], ['100', 200]]));
-    expect(p.sleeps.length).toBeGreaterThanOrEqual(1);
+    // Full jitter may pick a zero wait, so the retry itself is what is asserted.
+    expect(or11Pages()).toEqual([
+      ['0', 200],
+      ['100', 503],
+      ['100', 200],
+    ]);
     expect(report.cursor?.advanced).toBe(true);
   });
 
