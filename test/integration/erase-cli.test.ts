@@ -46,7 +46,7 @@ describe('marketbridge erase', () => {
       await exceptions.record({
         type: 'delivery.failed',
         marketplace: 'debenhams',
-        ref: event!.detail.order.orderId,
+        ref: event === theirs ? 'ER1-A' : 'ER2-A',
         reason: 'HTTP 400',
         component: 'klaviyo',
         payloadRef: event!.id,
