@@ -1,6 +1,6 @@
 /**
  * The HTTP server the operations console is served from (port from `PORT`). It starts with the JSON health
- * endpoint; the console's API routes register on it.
+ * endpoint; the console's page and API routes register on it.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,8 @@ export interface ApiRequest {
 export interface ApiResponse {
   status: number;
   body: unknown;
+  /** Set for what is not JSON (the console page): the body is then sent as the string it is. */
+  contentType?: string;
 }
 
 export interface ApiRoute {
@@ -56,9 +58,9 @@ export async function startConsoleServer(options: { port: number; routes?: ApiRo
   const routes = [...(options.routes ?? [])];
   const server = createServer((request, response) => {
     void (async () => {
-      const reply = ({ status, body }: ApiResponse) => {
-        const text = JSON.stringify(body);
-        response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      const reply = ({ status, body, contentType }: ApiResponse) => {
+        const text = contentType ? String(body) : JSON.stringify(body);
+        response.writeHead(status, { 'content-type': contentType ?? 'application/json', 'cache-control': 'no-store' });
         response.end(text);
       };
       const url = new URL(request.url ?? '/', 'http://127.0.0.1');

@@ -23,6 +23,7 @@ import { LocalBus, type LoggedEvent } from './bus';
 import { DEFAULT_CONNECTORS, loadHandler, planConnectors, REPO_ROOT, type ConnectorRegistration } from './connectors';
 import { startCommerceLoop } from './commerce';
 import { startConsoleServer, type ConsoleServer } from './console-server';
+import { consoleRoutes } from './console/routes';
 import { startFunctionUrl, type FunctionUrlServer } from './function-url';
 import { lambdaContext } from './lambda';
 import {
@@ -391,6 +392,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       ],
     });
     cleanups.push(() => consoleServer.close());
+    for (const route of consoleRoutes({ config, connectors, events: () => bus.events() })) consoleServer.addRoute(route);
 
     if (options.schedule ?? true) scheduler.start();
     const tickMs = options.tickIntervalMs ?? 5000;

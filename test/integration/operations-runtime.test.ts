@@ -8,16 +8,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../cli/io';
 import { main } from '../../cli/main';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import type { ExceptionEntry } from '../../functions/shared/operations/inbox';
 import type { Reconciliation } from '../../functions/shared/operations/reconcile';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+import { drained as isDrained, localDynamo, releaseOr11Slots, until } from '../support/operations';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-ops-'));
 let runtime: LocalRuntime;
@@ -31,20 +31,8 @@ async function cli(...argv: string[]): Promise<{ code: number; lines: unknown[];
   return { code, lines, errors };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const started = Date.now();
-  while (!(await condition())) {
-    if (Date.now() - started > timeoutMs) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 const klaviyoQueues = () => runtime.connectors.find((c) => c.name === 'klaviyo')!;
-const drained = () => {
-  const { queue } = klaviyoQueues();
-  const depth = queue.depth();
-  return depth.visible + depth.inFlight === 0;
-};
+const drained = () => isDrained(runtime, 'klaviyo');
 
 /** Every `unique_id` Klaviyo accepted, once per accepting request (single and bulk bodies alike). */
 function acceptedUniqueIds(): string[] {
@@ -62,22 +50,8 @@ function acceptedUniqueIds(): string[] {
   return ids;
 }
 
-/**
- * Reconciliation waits for an OR11 call slot like the poller (Mirakl allows one call a minute). Instead of waiting
- * a minute between runs, the test releases the slots, as if the minute had passed.
- */
-async function releaseOr11Slots(): Promise<void> {
-  const dynamo = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const table = runtime.aws.dynamo.tableNames.state;
-  const items = await dynamo.send(new ScanCommand({ TableName: table, ProjectionExpression: 'pk' }));
-  for (const item of items.Items ?? []) {
-    if (item.pk?.S?.startsWith('slot#')) await dynamo.send(new DeleteItemCommand({ TableName: table, Key: { pk: item.pk } }));
-  }
-  dynamo.destroy();
-}
-
 async function reconcileNow() {
-  await releaseOr11Slots();
+  await releaseOr11Slots(runtime);
   return cli(...reconcileArgs());
 }
 
@@ -151,7 +125,7 @@ describe('operations on the local runtime', () => {
   }, 120_000);
 
   it('a deliberately lost delivery is found, becomes an exception, and a retry delivers it', async () => {
-    const dynamo = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+    const dynamo = localDynamo(runtime);
     const table = runtime.aws.dynamo.tableNames.idempotency;
     const records = await dynamo.send(new ScanCommand({ TableName: table }));
     const lost = records.Items?.find((item) => item.status?.S === 'COMPLETED');
