@@ -2,28 +2,28 @@
  * A local Dotdigital API for `npm start`, the tests and the benchmark. Regions are path prefixes on one loopback
  * server (`/r1`, `/r2`, `/r3`): `GET /v2/account-info` answers on any region with the account's `ApiEndpoint`,
  * every other call on a wrong region is 403 "Access is denied", as Dotdigital does. It checks Basic credentials,
- * validates every request against Dotdigital's OpenAPI documents (v3 contacts, v3 insight data, v3 configuration,
- * v2), applies tiered per-minute limits with 429 and `X-RateLimit-*` headers (or the legacy flat hourly cap,
- * HTTP 400 `ERROR_APIUSAGE_EXCEEDED`), enforces the insight rules (contact first, no nested arrays, a schema fixed
- * by the first records), runs imports asynchronously (a first status poll says they are still running), and counts
- * anything that touches consent. Inspection: `GET /__sandbox/state`; faults: `POST /__sandbox/faults`.
+ * validates every request with our own schemas of Dotdigital's contract (`schemas.ts`: the vendor documents do not
+ * ship with the product), applies tiered per-minute limits with 429 and `X-RateLimit-*` headers (or the legacy flat
+ * hourly cap, HTTP 400 `ERROR_APIUSAGE_EXCEEDED`), enforces the insight rules (contact first, no nested arrays, a
+ * schema fixed by the first records), runs imports asynchronously (a first status poll says they are still running),
+ * and counts anything that touches consent. Inspection: `GET /__sandbox/state`; faults: `POST /__sandbox/faults`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../../functions/shared/config';
-import { loadSpec, openApiSpec, specAvailable, validateRequest, type OpenApiSpec } from '../../../test/support/openapi';
 import { type DotdigitalStore as Store, DotdigitalStore, type InsightFailure, type SandboxList, type StoredContact } from './store';
+import { MAX_BODY_BYTES, type RouteName, identifierValueValid, requestProblems } from './schemas';
 import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from './vendorServer';
 
 export type { SandboxList, StoredContact, StoredRecord } from './store';
 export type { ReceivedRequest, SandboxFault } from './vendorServer';
 
-export const DOTDIGITAL_SPECS = {
-  contacts: 'dotdigital/dotdigital-contacts-service.json',
-  insight: 'dotdigital/dotdigital-insight-data-service.json',
-  configuration: 'dotdigital/dotdigital-configuration-service.json',
-  v2: 'dotdigital/dotdigital-v2-api-swagger.json',
-} as const;
-type SpecName = keyof typeof DOTDIGITAL_SPECS;
+/** Dotdigital's API families: each v3 service namespaces its error codes; v2 answers in its own format. */
+export type DotdigitalService = 'contacts' | 'insightData' | 'configuration' | 'v2';
+const ERROR_NAMESPACE: Record<Exclude<DotdigitalService, 'v2'>, string> = {
+  contacts: 'contacts',
+  insightData: 'insightData',
+  configuration: 'customIdentifiers',
+};
 
 export const DEFAULT_DOTDIGITAL_SANDBOX_PORT = 4030;
 export const DOTDIGITAL_SANDBOX_USER = 'apiuser-marketbridge@apiconnector.com';
@@ -32,7 +32,6 @@ export const SANDBOX_LISTS: SandboxList[] = [
   { id: 4001, name: 'Marketplace buyers (no marketing)', marketing: false },
   { id: 4002, name: 'Newsletter subscribers', marketing: true },
 ];
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
 export type Region = 'r1' | 'r2' | 'r3';
 /** Tiered scheme: each call sits in a tier with its own per-minute allowance (bulk imports are the low tier). */
@@ -67,44 +66,54 @@ export interface DotdigitalSandbox {
 }
 
 interface Route {
-  name: string;
+  name: RouteName;
   method: string;
   path: RegExp;
-  spec: SpecName;
+  service: DotdigitalService;
   template: string;
   tier: Tier;
 }
 
 const ID = '([^/]+)';
 const ROUTES: Route[] = [
-  { name: 'accountInfo', method: 'GET', path: /^\/v2\/account-info$/, spec: 'v2', template: '/v2/account-info', tier: 'high' },
-  { name: 'listCustomIdentifiers', method: 'GET', path: /^\/configuration\/v3\/customIdentifiers$/, spec: 'configuration', template: '/configuration/v3/customIdentifiers', tier: 'medium' },
-  { name: 'createCustomIdentifier', method: 'POST', path: /^\/configuration\/v3\/customIdentifiers$/, spec: 'configuration', template: '/configuration/v3/customIdentifiers', tier: 'medium' },
-  { name: 'listDataFields', method: 'GET', path: /^\/v2\/data-fields$/, spec: 'v2', template: '/v2/data-fields', tier: 'medium' },
-  { name: 'createDataField', method: 'POST', path: /^\/v2\/data-fields$/, spec: 'v2', template: '/v2/data-fields', tier: 'medium' },
-  { name: 'createCollection', method: 'POST', path: new RegExp(`^/insightData/v3/collections/${ID}$`), spec: 'insight', template: '/insightData/v3/collections/{collectionName}', tier: 'medium' },
+  { name: 'accountInfo', method: 'GET', path: /^\/v2\/account-info$/, service: 'v2', template: '/v2/account-info', tier: 'high' },
+  { name: 'listCustomIdentifiers', method: 'GET', path: /^\/configuration\/v3\/customIdentifiers$/, service: 'configuration', template: '/configuration/v3/customIdentifiers', tier: 'medium' },
+  { name: 'createCustomIdentifier', method: 'POST', path: /^\/configuration\/v3\/customIdentifiers$/, service: 'configuration', template: '/configuration/v3/customIdentifiers', tier: 'medium' },
+  { name: 'listDataFields', method: 'GET', path: /^\/v2\/data-fields$/, service: 'v2', template: '/v2/data-fields', tier: 'medium' },
+  { name: 'createDataField', method: 'POST', path: /^\/v2\/data-fields$/, service: 'v2', template: '/v2/data-fields', tier: 'medium' },
+  { name: 'createCollection', method: 'POST', path: new RegExp(`^/insightData/v3/collections/${ID}$`), service: 'insightData', template: '/insightData/v3/collections/{collectionName}', tier: 'medium' },
   // Before the contact routes: `/contacts/v3/import/{id}` would otherwise read as identifier `import`.
-  { name: 'contactImportStatus', method: 'GET', path: new RegExp(`^/contacts/v3/import/${ID}$`), spec: 'contacts', template: '/contacts/v3/import/{importId}', tier: 'high' },
-  { name: 'getContact', method: 'GET', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), spec: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'high' },
-  { name: 'upsertContact', method: 'PATCH', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), spec: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'medium' },
-  { name: 'listCollections', method: 'GET', path: /^\/insightData\/v3\/collections$/, spec: 'insight', template: '/insightData/v3/collections', tier: 'high' },
-  { name: 'listRecords', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{collectionName}', tier: 'high' },
-  { name: 'getRecord', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'high' },
-  { name: 'putRecord', method: 'PUT', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), spec: 'insight', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'medium' },
-  { name: 'importContacts', method: 'PUT', path: /^\/contacts\/v3\/import$/, spec: 'contacts', template: '/contacts/v3/import', tier: 'low' },
-  { name: 'importInsight', method: 'PUT', path: /^\/insightData\/v3\/import$/, spec: 'insight', template: '/insightData/v3/import', tier: 'low' },
-  { name: 'insightImportStatus', method: 'GET', path: new RegExp(`^/insightData/v3/import/${ID}$`), spec: 'insight', template: '/insightData/v3/import/{importId}', tier: 'high' },
-  { name: 'enrol', method: 'POST', path: /^\/v2\/programs\/enrolments$/, spec: 'v2', template: '/v2/programs/enrolments', tier: 'low' },
+  { name: 'contactImportStatus', method: 'GET', path: new RegExp(`^/contacts/v3/import/${ID}$`), service: 'contacts', template: '/contacts/v3/import/{importId}', tier: 'high' },
+  { name: 'getContact', method: 'GET', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), service: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'high' },
+  { name: 'upsertContact', method: 'PATCH', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), service: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'medium' },
+  { name: 'deleteContact', method: 'DELETE', path: new RegExp(`^/contacts/v3/${ID}/${ID}$`), service: 'contacts', template: '/contacts/v3/{identifier}/{value}', tier: 'medium' },
+  { name: 'listCollections', method: 'GET', path: /^\/insightData\/v3\/collections$/, service: 'insightData', template: '/insightData/v3/collections', tier: 'high' },
+  { name: 'listRecords', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}$`), service: 'insightData', template: '/insightData/v3/contacts/{collectionName}', tier: 'high' },
+  { name: 'getRecord', method: 'GET', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), service: 'insightData', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'high' },
+  { name: 'putRecord', method: 'PUT', path: new RegExp(`^/insightData/v3/contacts/${ID}/${ID}/${ID}/${ID}$`), service: 'insightData', template: '/insightData/v3/contacts/{identifier}/{value}/{collectionName}/{recordId}', tier: 'medium' },
+  { name: 'importContacts', method: 'PUT', path: /^\/contacts\/v3\/import$/, service: 'contacts', template: '/contacts/v3/import', tier: 'low' },
+  { name: 'importInsight', method: 'PUT', path: /^\/insightData\/v3\/import$/, service: 'insightData', template: '/insightData/v3/import', tier: 'low' },
+  { name: 'insightImportStatus', method: 'GET', path: new RegExp(`^/insightData/v3/import/${ID}$`), service: 'insightData', template: '/insightData/v3/import/{importId}', tier: 'high' },
+  { name: 'enrol', method: 'POST', path: /^\/v2\/programs\/enrolments$/, service: 'v2', template: '/v2/programs/enrolments', tier: 'low' },
   // Served so a wrong call is seen and counted; MarketBridge must never make them.
-  { name: 'unsubscribe', method: 'POST', path: /^\/v2\/contacts\/unsubscribe$/, spec: 'v2', template: '/v2/contacts/unsubscribe', tier: 'medium' },
-  { name: 'suppress', method: 'PUT', path: /^\/v2\/contacts\/suppress-contacts$/, spec: 'v2', template: '/v2/contacts/suppress-contacts', tier: 'medium' },
+  { name: 'unsubscribe', method: 'POST', path: /^\/v2\/contacts\/unsubscribe$/, service: 'v2', template: '/v2/contacts/unsubscribe', tier: 'medium' },
+  { name: 'suppress', method: 'PUT', path: /^\/v2\/contacts\/suppress-contacts$/, service: 'v2', template: '/v2/contacts/suppress-contacts', tier: 'medium' },
 ];
 
-/** The documented operation a request is (its document and path template), for contract checks. */
-export function dotdigitalOperation(method: string, pathname: string): { spec: string; template: string } | undefined {
+/** Path parameter names in template order, as the route's pattern captures them. */
+const parameterNames = (template: string) => [...template.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+
+/** The documented operation a request is (route, API family, path template and decoded path parameters). */
+export function dotdigitalOperation(
+  method: string,
+  pathname: string,
+): { route: RouteName; service: DotdigitalService; template: string; params: Record<string, string> } | undefined {
   const path = pathname.replace(/^\/r[123](?=\/)/, '');
   const route = ROUTES.find((r) => r.method === method && r.path.test(path));
-  return route ? { spec: DOTDIGITAL_SPECS[route.spec], template: route.template } : undefined;
+  if (!route) return undefined;
+  const values = route.path.exec(path)?.slice(1) ?? [];
+  const params = Object.fromEntries(parameterNames(route.template).map((name, i) => [name, decodeURIComponent(values[i] ?? '')]));
+  return { route: route.name, service: route.service, template: route.template, params };
 }
 
 class DotdigitalError extends Error {
@@ -125,31 +134,18 @@ const v3Error = (e: DotdigitalError): Reply => ({
 /** v2 answers with a `message` carrying an `ERROR_*` token. */
 const v2Error = (status: number, token: string, text: string): Reply => ({ status, body: { message: `${token}: ${text}` } });
 
-/**
- * Dotdigital's documents close some `allOf` members with `additionalProperties: false` (an insight import record is
- * `allOf: [{contactIdentity, additionalProperties: false}, {key, json}]`), which read literally rejects their own
- * examples; their generators merge the members first. Relaxing the closure on `allOf` members only does the same.
- */
-function mergeAllOfMembers(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(mergeAllOfMembers);
-  if (!node || typeof node !== 'object') return node;
-  const out = Object.fromEntries(Object.entries(node).map(([k, v]) => [k, mergeAllOfMembers(v)]));
-  if (Array.isArray(out.allOf)) {
-    out.allOf = out.allOf.map((member: unknown) => {
-      if (!member || typeof member !== 'object' || (member as Json).additionalProperties !== false) return member;
-      const { additionalProperties: _closed, ...open } = member as Json;
-      return open;
-    });
-  }
-  return out;
-}
-
-export function dotdigitalSpec(rel: string): OpenApiSpec {
-  return openApiSpec(`${rel}#allOf-merged`, mergeAllOfMembers(loadSpec(rel).doc) as Json);
-}
-
 type Json = Record<string, unknown>;
 const obj = (value: unknown): Json => (value && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : {});
+
+const BAD_JSON = Symbol('bad JSON');
+const parseJson = (raw: Buffer): unknown => {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return BAD_JSON;
+  }
+};
 
 const CONSENT_KEYS = ['channelProperties', 'consentRecords', 'preferences'];
 
@@ -169,10 +165,6 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
   const store = new DotdigitalStore(SANDBOX_LISTS, suppressed, () => new Date(now()));
   const imports = new Map<string, ImportJob>();
   const windows = new Map<string, { window: number; count: number }>();
-  // Without the vendor documents (a fresh clone without ../shared) bodies are checked by Dotdigital's rules only.
-  const specs = Object.fromEntries(
-    Object.entries(DOTDIGITAL_SPECS).map(([name, rel]) => [name, specAvailable(rel) ? dotdigitalSpec(rel) : undefined]),
-  ) as Record<SpecName, OpenApiSpec | undefined>;
 
   function split(pathname: string): { region: string | undefined; path: string } {
     const match = /^\/(r[123])(\/.*)$/.exec(pathname);
@@ -214,22 +206,26 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
     return match !== null && Buffer.from(match[1] as string, 'base64').toString('utf8') === `${username}:${password}`;
   }
 
-  function validate(route: Route, body: unknown, url: URL): void {
-    const spec = specs[route.spec];
-    if (!spec) return;
-    const query = Object.fromEntries(url.searchParams);
-    const problems = validateRequest(spec, route.method, route.template, { body, query });
-    if (problems.length > 0) {
-      const details = problems.slice(0, 5).map((p) => ({ item: p.split(' ')[0] as string, description: p }));
-      throw new DotdigitalError(400, `${route.spec === 'v2' ? 'v2' : route.spec}:validationFailed`, 'The request is invalid', details);
-    }
+  /** A request our schemas refuse gets Dotdigital's answer: a v3 error with details, or v2's `ERROR_*` message. */
+  function invalid(route: Route, pathname: string, body: unknown, url: URL): Reply | undefined {
+    const params = dotdigitalOperation(route.method, pathname)?.params ?? {};
+    const problems = requestProblems(route.name, { path: params, query: Object.fromEntries(url.searchParams), body });
+    if (problems.length === 0) return undefined;
+    if (route.service === 'v2') return v2Error(400, 'ERROR_PARAMETER_INVALID', problems.map((p) => p.description).join('; '));
+    return v3Error(new DotdigitalError(400, `${ERROR_NAMESPACE[route.service]}:validationFailed`, 'The request is invalid', problems.slice(0, 5)));
+  }
+
+  function badJson(route: Route): Reply {
+    return route.service === 'v2'
+      ? v2Error(400, 'ERROR_PARAMETER_INVALID', 'The request JSON is badly formed')
+      : v3Error(new DotdigitalError(400, `${ERROR_NAMESPACE[route.service]}:badJson`, 'The request JSON is badly formed'));
   }
 
   function checkIdentifier(identifier: string, value: string): void {
     const known = ['contactId', 'email', 'mobileNumber'].includes(identifier) || store.customIdentifiers.has(identifier);
     if (!known) throw new DotdigitalError(400, 'contacts:invalidIdentifier', `The identifier '${identifier}' does not exist`);
-    if (identifier === 'email' && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) {
-      throw new DotdigitalError(400, 'contacts:invalidId', `The id value '${value}' is invalid for the identifier 'email'`);
+    if (!identifierValueValid(identifier, value)) {
+      throw new DotdigitalError(400, 'contacts:invalidId', `The id value '${value}' is invalid for the identifier '${identifier}'`);
     }
   }
 
@@ -376,9 +372,8 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
         return { status: 200, body: [...store.dataFields].map(([name, type]) => ({ name, type, visibility: 'Private', defaultValue: null })) };
       case 'createDataField': {
         const name = String(b.name);
-        if (!/^[A-Za-z0-9_-]{1,20}$/.test(name)) return v2Error(400, 'ERROR_DATAFIELD_INVALID', 'The data field name is invalid');
         if (store.dataFields.has(name.toUpperCase())) return v2Error(400, 'ERROR_NON_UNIQUE_DATAFIELD', 'The data field already exists');
-        store.dataFields.set(name.toUpperCase(), String(b.type ?? 'String'));
+        store.dataFields.set(name.toUpperCase(), String(b.type));
         return { status: 201 };
       }
       case 'createCollection': {
@@ -391,6 +386,13 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
         const contact = store.find(p0, p1);
         if (!contact) throw new DotdigitalError(404, 'contacts:contactNotFound', 'The following contacts could not be found', [{ item: p1, description: `Not found using the identifier '${p0}'` }]);
         return { status: 200, body: contactBody(contact) };
+      }
+      case 'deleteContact': {
+        checkIdentifier(p0, p1);
+        const contact = store.find(p0, p1);
+        if (!contact) throw new DotdigitalError(404, 'contacts:contactNotFound', 'The following contacts could not be found', [{ item: p1, description: `Not found using the identifier '${p0}'` }]);
+        store.remove(contact);
+        return { status: 200, body: { contactId: contact.contactId } };
       }
       case 'upsertContact': {
         checkIdentifier(p0, p1);
@@ -489,24 +491,18 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
     }
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
     let reply: Reply;
-    try {
-      let body: unknown;
-      if (request.raw.length > 0) {
-        const text = request.raw.toString('utf8');
-        try {
-          body = JSON.parse(text);
-        } catch {
-          throw new DotdigitalError(400, 'badJson', 'The request JSON is badly formed');
-        }
-        // The insight record PUT documents its body as a JSON document in a string (`type: string, format: json`).
-        validate(route, route.name === 'putRecord' ? text : body, request.url);
-      } else {
-        validate(route, undefined, request.url);
+    const body = parseJson(request.raw);
+    if (request.raw.length > MAX_BODY_BYTES) {
+      reply = { status: 413, body: { message: 'The request body is larger than Dotdigital accepts (50 MB)' } };
+    } else if (body === BAD_JSON) {
+      reply = badJson(route);
+    } else {
+      try {
+        reply = invalid(route, request.url.pathname, body, request.url) ?? apply(route, route.path.exec(path)?.slice(1) ?? [], body, request.url);
+      } catch (error) {
+        if (!(error instanceof DotdigitalError)) throw error;
+        reply = v3Error(error);
       }
-      reply = apply(route, route.path.exec(path)?.slice(1) ?? [], body, request.url);
-    } catch (error) {
-      if (!(error instanceof DotdigitalError)) throw error;
-      reply = v3Error(error);
     }
     if (fault?.kind === 'timeout') return 'hang';
     return { ...reply, headers: { ...rateHeaders, ...reply.headers } };

@@ -22,6 +22,8 @@ export type SandboxFault =
 export interface ReceivedRequest {
   method: string;
   path: string;
+  /** The query string, `?` included (empty when there is none). */
+  search: string;
   route: string | undefined;
   status: number;
   /** Parsed JSON body, or the raw text when it is not JSON. */
@@ -125,7 +127,7 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
     } catch (error) {
       reply = { status: 500, body: { message: `sandbox error: ${(error as Error).message}` } };
     }
-    requests.push({ method, path: url.pathname, route, status: reply === 'hang' ? 0 : reply.status, body: parsed(raw), at: options.now() });
+    requests.push({ method, path: url.pathname, search: url.search, route, status: reply === 'hang' ? 0 : reply.status, body: parsed(raw), at: options.now() });
     if (reply === 'hang') {
       hanging.add(response);
       response.on('close', () => hanging.delete(response));
