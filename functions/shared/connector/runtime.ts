@@ -33,7 +33,7 @@ export const MAX_RECEIVE_COUNT_ENV = 'CONNECTOR_MAX_RECEIVE_COUNT';
 export const IDEMPOTENCY_TTL_SECONDS = 15 * 24 * 3600;
 /** Where a connector's delivery record is: reconciliation reads the same records to see what was delivered. */
 export const IDEMPOTENCY_KEY_PATH = 'detail.eventId';
-export const idempotencyKeyPrefix = (name: ConnectorName | 'privacy') => `connector-${name}`;
+export const idempotencyKeyPrefix = (name: ConnectorName) => `connector-${name}`;
 
 export const CONNECTOR_METRICS = {
   delivered: 'Delivered',
@@ -61,8 +61,7 @@ export function prefersBulkWith(settings: { bulk: 'auto' | 'always' | 'never'; b
 }
 
 export interface ConnectorRuntimeOptions {
-  /** A connector, or `privacy`: the erasure of a buyer from our own tables, recorded and retried the same way. */
-  name: ConnectorName | 'privacy';
+  name: ConnectorName;
   connector: Connector;
   persistenceStore: BasePersistenceLayer;
   exceptions: ExceptionRecorder;
@@ -115,7 +114,6 @@ export function rateLimitObserver(metrics: Metrics): (attempt: AttemptEvent) => 
 export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandler {
   const { name, connector, logger, metrics } = options;
   const maxReceiveCount = options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT;
-  const processor = new BatchProcessor(EventType.SQS);
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: IDEMPOTENCY_KEY_PATH,
     throwOnNoIdempotencyKey: true,
@@ -219,6 +217,8 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
         bulk?.settle(record.messageId);
       }
     };
-    return processPartialResponse(event, handleRecord, processor, { context });
+    // A processor per invocation: it holds the batch's results, and the local runtime runs one handler module
+    // for several concurrent invocations (Lambda gives each its own environment).
+    return processPartialResponse(event, handleRecord, new BatchProcessor(EventType.SQS), { context });
   };
 }
