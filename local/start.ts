@@ -7,23 +7,35 @@
  */
 // First: the handler modules read the Powertools settings when they load.
 import './powertools-env';
-import { relative } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseConfig, resolveConfig, sandboxConfigInput } from '../functions/shared/config';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
+import { SFCC_SANDBOX_ORGANIZATION, SFCC_SANDBOX_SITE } from './sandboxes/sfcc';
 import { formatSummary } from './summary';
 
 const SUMMARY_EVERY_MS = 5000;
 /** Connectors in flight at Ctrl-C may wait on a destination's Retry-After; do not hang on them. */
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Without --config: the built-in sandbox deployment with the connectors whose sandboxes the runtime runs. */
+/**
+ * Without --config: the built-in sandbox deployment with every connector on, each against its sandbox, so the
+ * whole loop runs: marketing destinations, order intake into SFCC, acceptance, stock and dispatch back to Mirakl.
+ */
 const localDefault = () =>
   parseConfig(
     {
       ...sandboxConfigInput,
+      sfcc: {
+        shortCode: 'local001',
+        organizationId: SFCC_SANDBOX_ORGANIZATION,
+        siteId: SFCC_SANDBOX_SITE,
+        instanceHost: 'local.sandbox.commercecloud.salesforce.com',
+        secretName: 'marketbridge/sfcc',
+        inventory: { listId: 'marketplace-inventory' },
+      },
       connectors: {
         klaviyo: { enabled: true },
         dotdigital: { enabled: true, listId: 4001 },
@@ -32,11 +44,36 @@ const localDefault = () =>
           subdomain: 'mc-local',
           journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
         },
+        'sfcc-orders': { enabled: true, secretName: 'marketbridge/sfcc' },
+        'mirakl-acceptance': { enabled: true },
+        'mirakl-stock': { enabled: true },
+        'mirakl-tracking': { enabled: true },
         ...sandboxConfigInput.connectors,
       },
     },
     'built-in local configuration',
   );
+
+/**
+ * The handlers' structured logs (Powertools JSON lines, EMF blobs) go to a file beside the event log, as they would
+ * go to CloudWatch, so the terminal keeps the banner and the live summary.
+ */
+function divertLambdaLogs(eventLogFile: string): string {
+  const file = join(dirname(eventLogFile), 'lambda.log');
+  // Powertools writes INFO to stdout and WARN/ERROR to stderr.
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+      if (text.startsWith('{"level"') || text.startsWith('{"_aws"')) {
+        appendFileSync(file, text.endsWith('\n') ? text : `${text}\n`);
+        return true;
+      }
+      return write(chunk, ...rest);
+    }) as typeof stream.write;
+  }
+  return file;
+}
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n`);
@@ -120,16 +157,18 @@ async function main(): Promise<void> {
   }
 
   runtime.aws.putEventsFaults.rate = faultRate;
+  const lambdaLog = divertLambdaLogs(runtime.eventLogFile);
   const connectors = runtime.connectors.map((c) => `${c.name}${c.consumer ? '' : ' (no handler yet)'}`);
   process.stdout.write(
     [
       'MarketBridge local runtime — everything on loopback, no AWS account',
-      `  Mirakl sandbox  ${runtime.sandbox.url}  (${runtime.config.marketplaces.map((mp) => mp.id).join(', ')})`,
-      ...Object.entries(runtime.destinations).map(([name, sandbox]) => `  ${`${name} sandbox`.padEnd(16)}${sandbox.url}`),
-      `  Webhook         ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
-      `  Console / API   ${runtime.consoleUrl}api/health`,
-      `  Event log       ${relative(process.cwd(), runtime.eventLogFile)}`,
-      `  Connectors      ${connectors.length > 0 ? connectors.join(', ') : 'none enabled (events stay in the event log)'}`,
+      `  Mirakl sandbox       ${runtime.sandbox.url}  (${runtime.config.marketplaces.map((mp) => mp.id).join(', ')})`,
+      ...Object.entries(runtime.destinations).map(([name, sandbox]) => `  ${`${name} sandbox`.padEnd(20)} ${sandbox.url}`),
+      `  Webhook              ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
+      `  Console / API        ${runtime.consoleUrl}api/health`,
+      `  Event log            ${relative(process.cwd(), runtime.eventLogFile)}`,
+      `  Lambda logs          ${relative(process.cwd(), lambdaLog)}`,
+      `  Connectors           ${connectors.length > 0 ? connectors.join(', ') : 'none enabled (events stay in the event log)'}`,
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

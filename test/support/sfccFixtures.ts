@@ -11,7 +11,7 @@ import { orderLifeEvents } from './klaviyoFixtures';
 
 export const SFCC_SECRET = 'marketbridge/sfcc';
 
-export function sfccConfig(baseUrl = 'http://127.0.0.1:4030', sfcc: Record<string, unknown> = {}): Config {
+export function sfccConfig(baseUrl = 'http://127.0.0.1:4050', sfcc: Record<string, unknown> = {}): Config {
   return parseConfig({
     ...sandboxConfigInput,
     sfcc: {

@@ -27,7 +27,7 @@ import { ScapiProblem, SfccStore, type StoredOrder, shippingStatusOf } from './s
 
 export { SfccStore, type StoredOrder } from './store';
 
-export const DEFAULT_SFCC_SANDBOX_PORT = 4030;
+export const DEFAULT_SFCC_SANDBOX_PORT = 4050;
 export const SFCC_SANDBOX_ORGANIZATION = 'f_ecom_mkbr_s01';
 export const SFCC_SANDBOX_SITE = 'RefArch';
 export const SFCC_SANDBOX_CREDENTIALS = {
