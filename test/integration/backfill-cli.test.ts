@@ -5,19 +5,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backfill } from '../../cli/backfill';
 import { main } from '../../cli/main';
-import { MemoryProgressStore } from '../../functions/shared/backfill/progress';
-import type { BackfillDependencies } from '../../functions/shared/backfill/run';
-import { CollectingExceptions, CollectingPublisher, MemoryState } from '../../functions/shared/ingest/memory';
-import { InMemoryCallSlotStore, createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
-import { createMiraklClient } from '../../functions/shared/mirakl/client';
+import { CollectingPublisher } from '../../functions/shared/ingest/memory';
 import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
+import { backfillProcess, backfillStores } from '../support/backfillFixtures';
 
 const API_KEY = 'backfill-cli-key';
 let sandbox: MiraklSandbox;
 let clock: number;
-const progress = new MemoryProgressStore();
-const state = new MemoryState();
-const slots = new InMemoryCallSlotStore();
+const stores = backfillStores();
 const publisher = new CollectingPublisher();
 
 beforeEach(async () => {
@@ -36,18 +31,8 @@ beforeEach(async () => {
 });
 afterEach(async () => sandbox.close());
 
-function deps(): BackfillDependencies {
-  const client = createMiraklClient({ baseUrl: `${sandbox.url}/debenhams`, apiKey: API_KEY, sleep: async () => undefined });
-  const guard = createCallFrequencyGuard(slots, 'default', { now: () => clock });
-  return {
-    progress,
-    mirakl: async () => client,
-    gate: { acquire: (mp, op) => guard.acquire(mp, op) },
-    ingest: { snapshots: state, exceptions: new CollectingExceptions(), publisher, log: { info: () => undefined, warn: () => undefined } },
-    now: () => new Date(clock),
-    sleep: async (ms) => void (clock += ms),
-  };
-}
+const deps = () =>
+  backfillProcess(`${sandbox.url}/debenhams`, API_KEY, stores, publisher, { now: () => clock, advance: (ms) => void (clock += ms) });
 
 function output() {
   const lines: unknown[] = [];

@@ -4,17 +4,17 @@
  * downstream half the Klaviyo connector as deployed (queue, batch handler, idempotency) against its sandbox.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type BackfillDependencies, runBackfill } from '../../functions/shared/backfill/run';
-import { type BackfillRequest, MemoryProgressStore, loadIdOf } from '../../functions/shared/backfill/progress';
+import { runBackfill } from '../../functions/shared/backfill/run';
+import { type BackfillRequest, loadIdOf } from '../../functions/shared/backfill/progress';
 import { formatProgress, progressFigures } from '../../functions/shared/backfill/report';
 import { backlogGate, highWaterMark } from '../../functions/shared/backfill/backlog';
 import { marketplaceById, sandboxConfig } from '../../functions/shared/config';
 import type { BusinessEvent } from '../../functions/shared/events';
-import { CollectingExceptions, CollectingPublisher, MemoryState } from '../../functions/shared/ingest/memory';
+import { CollectingPublisher } from '../../functions/shared/ingest/memory';
 import type { EventPublisher } from '../../functions/shared/ingest/ports';
-import { InMemoryCallSlotStore, createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
-import { createMiraklClient } from '../../functions/shared/mirakl/client';
+import { createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
 import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
+import { type BackfillStores, backfillProcess, backfillStores } from '../support/backfillFixtures';
 import { type Harness, startHarness } from '../support/connectorHarness';
 
 const API_KEY = 'backfill-test-key';
@@ -44,24 +44,9 @@ beforeEach(async () => {
 });
 afterEach(async () => sandbox.close());
 
-/** A process: its own Mirakl client and call-frequency view over the shared stores a restart keeps. */
-function process_(stores: { progress: MemoryProgressStore; state: MemoryState; slots: InMemoryCallSlotStore }, publisher: EventPublisher) {
-  const client = createMiraklClient({ baseUrl: `${sandbox.url}/debenhams`, apiKey: API_KEY, sleep: async () => undefined });
-  const guard = createCallFrequencyGuard(stores.slots, 'default', { now: () => clock });
-  const deps: BackfillDependencies = {
-    progress: stores.progress,
-    mirakl: async () => client,
-    gate: { acquire: (mp, op) => guard.acquire(mp, op) },
-    ingest: { snapshots: stores.state, exceptions: new CollectingExceptions(), publisher, log: { info: () => undefined, warn: () => undefined } },
-    now: () => new Date(clock),
-    sleep: async (ms) => void (clock += ms),
-  };
-  return deps;
-}
-
-function freshStores() {
-  return { progress: new MemoryProgressStore(), state: new MemoryState(), slots: new InMemoryCallSlotStore() };
-}
+const process_ = (stores: BackfillStores, publisher: EventPublisher) =>
+  backfillProcess(`${sandbox.url}/debenhams`, API_KEY, stores, publisher, { now: () => clock, advance: (ms) => void (clock += ms) });
+const freshStores = backfillStores;
 
 const calls = (op: string) => sandbox.requests.filter((r) => r.operation === op);
 const confirmedIds = (events: readonly BusinessEvent[]) => events.filter((e) => e.detailType === 'Order Confirmed').map((e) => e.id);
