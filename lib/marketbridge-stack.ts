@@ -14,6 +14,7 @@ import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
 import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
 import { MiraklReturn } from './constructs/mirakl-return';
+import { Operations } from './constructs/operations';
 import { MiraklPoller } from './constructs/poller';
 import { SfccOrders } from './constructs/sfcc-orders';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
@@ -58,6 +59,8 @@ export class MarketBridgeStack extends Stack {
   readonly sfccOrders?: SfccOrders;
   /** Present when any of `mirakl-acceptance`, `mirakl-stock`, `mirakl-tracking` is enabled. */
   readonly miraklReturn?: MiraklReturn;
+  /** Alarms to the teams' topic, the dashboard, the daily reconciliation and the weekly report. */
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
     super(scope, id, props);
@@ -124,6 +127,17 @@ export class MarketBridgeStack extends Stack {
       // Output ids from the env var names (STATE_TABLE_NAME → StateTableName) so scripts find them predictably.
       new CfnOutput(this, envVarToOutputId(TABLES[key].envVar), { value: this.tables[key].tableName });
     }
+
+    // Last: it watches every connector constructed above (add new connectors above this point).
+    this.operations = new Operations(this, 'Operations', {
+      config: props.config,
+      tables: this.tables,
+      marketplaceSecrets: this.marketplaceSecrets,
+      poller: this.poller,
+      connectors: this.node.findAll().filter((c): c is MarketBridgeConnector => c instanceof MarketBridgeConnector),
+      alarms: this.miraklReturn?.alarms ?? [],
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'Alarms and the weekly report' });
   }
 }
 

@@ -52,6 +52,7 @@ export interface ConnectorProps {
 }
 
 export class MarketBridgeConnector extends Construct {
+  readonly connector: ConnectorName;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly function: MarketBridgeFunction;
@@ -60,6 +61,7 @@ export class MarketBridgeConnector extends Construct {
   constructor(scope: Construct, id: string, props: ConnectorProps) {
     super(scope, id);
     const name = props.connector;
+    this.connector = name;
     const settings = props.config.connectors[name];
     if (!settings) throw new Error(`connectors.${name} is not configured`);
     if (!settings.secretName && !props.secrets?.length) {

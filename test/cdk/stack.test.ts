@@ -67,11 +67,11 @@ describe('MarketBridge stack (sandbox configuration)', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Events::Archive', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', Object.keys(TABLES).length);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 4);
     template.resourceCountIs('AWS::Lambda::Url', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', markets * 2);
     template.resourceCountIs('AWS::SQS::Queue', 1);
-    template.resourceCountIs('AWS::Logs::LogGroup', 2);
+    template.resourceCountIs('AWS::Logs::LogGroup', 4);
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 
@@ -168,7 +168,7 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       const logGroup = resources[props.LoggingConfig.LogGroup.Ref]!;
       expect(logGroup.Properties.RetentionInDays, id).toBeGreaterThan(0);
       const env = props.Environment.Variables;
-      expect(env.POWERTOOLS_SERVICE_NAME, id).toMatch(/^(poller|webhook)$/);
+      expect(env.POWERTOOLS_SERVICE_NAME, id).toMatch(/^(poller|webhook|reconcile|weekly-report)$/);
       expect(env.POWERTOOLS_METRICS_NAMESPACE, id).toBe('MarketBridge');
       expect(JSON.parse(env.MARKETBRIDGE_CONFIG), id).toEqual(JSON.parse(JSON.stringify(sandboxConfig)));
     }
@@ -240,12 +240,13 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       ]),
     );
 
-    // Across the whole template: no `*` in any action, `*` resources only for X-Ray, no managed policies.
+    // Across the whole template: no `*` in any action, `*` resources only for what supports no resource-level
+    // permissions (X-Ray; CloudWatch GetMetricData for the weekly report), no managed policies.
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]) {
       for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
         for (const action of asList(statement.Action)) expect(action).not.toContain('*');
         if (asList(statement.Resource).includes('*')) {
-          expect(asList(statement.Action).every((action) => action.startsWith('xray:'))).toBe(true);
+          expect(asList(statement.Action).every((action) => action.startsWith('xray:') || action === 'cloudwatch:GetMetricData')).toBe(true);
         }
       }
     }
