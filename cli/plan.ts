@@ -18,6 +18,7 @@ import { sfccPlanLines } from '../functions/shared/sfcc/requests';
 import { dotdigitalRequestsFor } from '../functions/shared/dotdigital/requests';
 import { klaviyoRequestsFor } from '../functions/shared/klaviyo/requests';
 import { sfmcRequestsFor } from '../functions/shared/sfmc/requests';
+import { exceptionLine, type PlannedRequest, requestLine } from '../functions/shared/connector/plannedRequest';
 import { type Output, readInput, UsageError } from './io';
 
 export const PLAN_USAGE =
@@ -73,28 +74,6 @@ function eventLine(event: BusinessEvent) {
   return { kind: 'event', id: event.id, source: event.source, detailType: event.detailType, detail: event.detail };
 }
 
-interface PlannedRequestLike {
-  connector: string;
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
-
-/** A request line carries the full URL (where it goes) and its path (what it does), secrets already masked. */
-function requestLine(request: PlannedRequestLike) {
-  const url = new URL(request.url);
-  return {
-    kind: 'request',
-    connector: request.connector,
-    method: request.method,
-    url: request.url,
-    path: `${url.pathname}${url.search}`,
-    headers: request.headers,
-    body: request.body,
-  };
-}
-
 const MARKETING_PLANNERS = {
   klaviyo: klaviyoRequestsFor,
   dotdigital: dotdigitalRequestsFor,
@@ -102,7 +81,7 @@ const MARKETING_PLANNERS = {
 } as const;
 
 /** The marketing destinations' requests for an event, for each enabled connector routed this marketplace. */
-function marketingRequests(event: BusinessEvent, config: Config, backfill: boolean): PlannedRequestLike[] {
+function marketingRequests(event: BusinessEvent, config: Config, backfill: boolean): PlannedRequest[] {
   return (Object.keys(MARKETING_PLANNERS) as (keyof typeof MARKETING_PLANNERS)[]).flatMap((name) => {
     const connector = config.connectors[name];
     if (!connector?.enabled || !CONNECTOR_ROUTES[name].includes(event.detailType)) return [];
@@ -111,9 +90,6 @@ function marketingRequests(event: BusinessEvent, config: Config, backfill: boole
   });
 }
 
-function exceptionLine(exception: ExceptionInput) {
-  return { kind: 'exception', type: exception.type, marketplace: exception.marketplace, ref: exception.ref, message: exception.reason };
-}
 
 export async function plan(args: string[], out: Output, stdin?: NodeJS.ReadableStream): Promise<number> {
   const { values, positionals } = parseArgs({

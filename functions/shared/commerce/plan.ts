@@ -3,7 +3,8 @@
  * `mirakl-acceptance` connector would send or the exception it would record (unmapped SKUs, short stock).
  * Nothing when that connector is not enabled in the deployment.
  */
-import type { Config } from '../config';
+import { type Config, marketplaceById } from '../config';
+import { exceptionLine, type PlanLine, requestLine } from '../connector/plannedRequest';
 import { parseCsvRecords } from './csv';
 import type { BusinessEvent } from '../events';
 import { planAcceptance } from './acceptanceConnector';
@@ -13,28 +14,24 @@ import { type AvailableToSell, StaticAvailableToSell } from './ports';
 
 export const MIRAKL = 'mirakl';
 
-export type MiraklPlanLine =
-  | { kind: 'request'; connector: typeof MIRAKL; operation: string; method: string; path: string; body?: unknown }
-  | { kind: 'exception'; type: string; marketplace: string; ref: string; message: string };
 
 export async function miraklPlanLines(
   event: BusinessEvent,
   config: Config,
   skuMap: (marketplace: string) => SkuMap,
   stock: (marketplace: string) => AvailableToSell,
-): Promise<MiraklPlanLine[]> {
+): Promise<PlanLine[]> {
   if (event.detailType !== 'Order Awaiting Acceptance' || !config.connectors['mirakl-acceptance']?.enabled) return [];
   const { marketplace, order } = event.detail;
   const plan = await planAcceptance(event.detail, config, skuMap(marketplace), stock(marketplace));
-  const lines: MiraklPlanLine[] = plan.requests.map((request) => ({
-    kind: 'request',
-    connector: MIRAKL,
-    operation: request.operation,
-    ...describeMiraklRequest(request),
-  }));
-  if (plan.exception) {
-    lines.push({ kind: 'exception', type: plan.exception.type, marketplace, ref: order.orderId, message: plan.exception.reason });
-  }
+  // The shop API key travels bare in Authorization (Mirakl's convention); masked like every other secret.
+  const base = marketplaceById(config, marketplace).baseUrl.replace(/\/+$/, '');
+  const lines = plan.requests.map((request) => {
+    const { method, path, body } = describeMiraklRequest(request);
+    const planned = { connector: MIRAKL, method, url: `${base}${path}`, headers: { authorization: '***', accept: 'application/json' }, body };
+    return requestLine(planned, request.operation);
+  });
+  if (plan.exception) lines.push(exceptionLine({ ...plan.exception, marketplace, ref: order.orderId }));
   return lines;
 }
 

@@ -5,7 +5,7 @@
  */
 import { type Config, type DotdigitalConnectorConfig, DotdigitalConnectorSchema, marketplaceById } from '../config';
 import type { BusinessEvent } from '../events';
-import type { PlannedRequest as KlaviyoPlannedRequest } from '../klaviyo/requests';
+import type { PlannedRequest as SharedPlannedRequest } from '../connector/plannedRequest';
 import { DOTDIGITAL, type DotdigitalOptions, type DotdigitalWork, type OrderRecordJson, dotdigitalWorkFor, mergeOrderRecord } from './mapping';
 
 /** Region discovery works from any region; the account's own endpoint comes back as `ApiEndpoint`. */
@@ -16,11 +16,7 @@ export const IMPORT_MAX_RECORDS = 1_000;
 
 export type DotdigitalMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** The `plan` line shape Klaviyo established, for Dotdigital's verbs. */
-export type PlannedRequest = Omit<KlaviyoPlannedRequest, 'connector' | 'method'> & {
-  connector: typeof DOTDIGITAL;
-  method: DotdigitalMethod;
-};
+export type PlannedRequest = SharedPlannedRequest<typeof DOTDIGITAL, DotdigitalMethod>;
 
 export interface Credentials {
   username: string;

@@ -3,6 +3,7 @@
  * (profile bulk import, event bulk create) for backlogs and history loads. The same builders feed the `plan` dry
  * run (secret masked) and the connector (real key), so what `plan` prints is what is sent.
  */
+import type { PlannedRequest as SharedPlannedRequest } from '../connector/plannedRequest';
 import { type Config, type KlaviyoConnectorConfig, KlaviyoConnectorSchema, marketplaceById } from '../config';
 import type { BusinessEvent } from '../events';
 import { KLAVIYO, type KlaviyoEvent, type KlaviyoProfile, type KlaviyoWork, klaviyoWorkFor } from './mapping';
@@ -26,13 +27,7 @@ export const BULK_LIMITS = {
   bytesPerRequest: 5 * 1024 * 1024,
 } as const;
 
-export interface PlannedRequest {
-  connector: typeof KLAVIYO;
-  method: 'POST';
-  url: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
+export type PlannedRequest = SharedPlannedRequest<typeof KLAVIYO, 'POST'>;
 
 export function klaviyoHeaders(apiKey: string): Record<string, string> {
   return {

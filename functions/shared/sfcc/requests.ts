@@ -3,8 +3,8 @@
  * the finance attributes (updateOrder) and the statuses. The connector executes them; `plan` prints them as
  * requests (token masked), so what `plan` shows is what is sent.
  */
+import { failureLine, type PlanLine, type PlannedRequest as SharedPlannedRequest, requestLine } from '../connector/plannedRequest';
 import type { Config, SfccConfig } from '../config';
-import { classify } from '../connector/failures';
 import type { BusinessEvent } from '../events';
 import { sfccHosts } from './auth';
 import {
@@ -73,13 +73,7 @@ export function sfccWritesFor(event: BusinessEvent, sfcc: SfccConfig, context: S
   }
 }
 
-export interface PlannedRequest {
-  connector: typeof SFCC;
-  method: 'POST' | 'PATCH' | 'PUT';
-  url: string;
-  headers: Record<string, string>;
-  body: unknown;
-}
+export type PlannedRequest = SharedPlannedRequest<typeof SFCC, 'POST' | 'PATCH' | 'PUT'>;
 
 const MASKED_TOKEN = 'Bearer ***';
 
@@ -120,10 +114,6 @@ export function sfccRequestsFor(
   return sfccWritesFor(event, sfcc, { products: options.products }).map((write) => plannedRequest(write, sfcc));
 }
 
-export type SfccPlanLine =
-  | { kind: 'request'; connector: typeof SFCC; method: PlannedRequest['method']; path: string; body: unknown }
-  | { kind: 'exception'; type: string; marketplace: string; ref: string; message: string };
-
 /**
  * What `plan` prints for one event on the SFCC side: the requests, or the exception the connector would record
  * (an order with unmapped SKUs). Nothing when the deployment has no `sfcc` block.
@@ -132,28 +122,15 @@ export async function sfccPlanLines(
   event: BusinessEvent,
   config: Config,
   skuMap: (marketplace: string) => ProductLookup,
-): Promise<SfccPlanLine[]> {
+): Promise<PlanLine[]> {
   if (!config.sfcc) return [];
   const products =
     event.detailType === 'Order Confirmed'
       ? await skuMap(event.detail.marketplace).productsFor(offerSkusOf(event.detail.order))
       : undefined;
   try {
-    return sfccRequestsFor(event, config, { products }).map((request) => {
-      const url = new URL(request.url);
-      return { kind: 'request', connector: SFCC, method: request.method, path: `${url.pathname}${url.search}`, body: request.body };
-    });
+    return sfccRequestsFor(event, config, { products }).map((request) => requestLine(request));
   } catch (error) {
-    const failure = classify(error);
-    const ref = 'order' in event.detail ? event.detail.order.orderId : event.id;
-    return [
-      {
-        kind: 'exception',
-        type: failure.exceptionType ?? 'delivery.failed',
-        marketplace: event.detail.marketplace,
-        ref,
-        message: failure.reason,
-      },
-    ];
+    return [failureLine(event, error)];
   }
 }

@@ -6,7 +6,7 @@
  */
 import { type Config, type SfmcConnectorConfig, SfmcConnectorSchema, marketplaceById } from '../config';
 import type { BusinessEvent } from '../events';
-import type { PlannedRequest as KlaviyoPlannedRequest } from '../klaviyo/requests';
+import type { PlannedRequest as SharedPlannedRequest } from '../connector/plannedRequest';
 import { DATA_EXTENSION_ORDER, type JourneyEntry, SFMC, type SfmcRow, type SfmcWork, sfmcWorkFor } from './mapping';
 
 export const MASKED_TOKEN = '***';
@@ -26,10 +26,7 @@ export const SFMC_LIMITS = {
 export type SfmcMethod = 'POST' | 'PUT' | 'GET';
 
 /** The `plan` line shape Klaviyo established, for SFMC's verbs. */
-export type PlannedRequest = Omit<KlaviyoPlannedRequest, 'connector' | 'method'> & {
-  connector: typeof SFMC;
-  method: SfmcMethod;
-};
+export type PlannedRequest = SharedPlannedRequest<typeof SFMC, SfmcMethod>;
 
 export function sfmcSettings(config: Config): SfmcConnectorConfig {
   return config.connectors.sfmc ?? SfmcConnectorSchema.parse({});
