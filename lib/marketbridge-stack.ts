@@ -12,6 +12,7 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
+import { BackfillJob } from './constructs/backfill';
 import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
 import { MiraklReturn } from './constructs/mirakl-return';
 import { Operations } from './constructs/operations';
@@ -61,6 +62,8 @@ export class MarketBridgeStack extends Stack {
   readonly miraklReturn?: MiraklReturn;
   /** Alarms to the teams' topic, the dashboard, the daily reconciliation and the weekly report. */
   readonly operations: Operations;
+  /** History loads (`marketbridge backfill` as a job): a state machine over the backfill function. */
+  readonly backfill: BackfillJob;
 
   constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
     super(scope, id, props);
@@ -120,6 +123,20 @@ export class MarketBridgeStack extends Stack {
         marketplaceSecrets: this.marketplaceSecrets,
       });
     }
+
+    this.backfill = new BackfillJob(this, 'Backfill', {
+      config: props.config,
+      bus: this.bus,
+      tables: this.tables,
+      marketplaceSecrets: this.marketplaceSecrets,
+      queues: Object.fromEntries(
+        Object.entries(this.marketing).map(([name, connector]) => [
+          name,
+          { queue: connector.queue, batchSize: BULK_BATCHING.batchSize, maxConcurrency: props.config.connectors[name as MarketingConnector]?.maxConcurrency ?? 1 },
+        ]),
+      ),
+    });
+    new CfnOutput(this, 'BackfillStateMachineArn', { value: this.backfill.stateMachine.stateMachineArn });
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
