@@ -26,6 +26,7 @@ const inbox = awsInbox();
 
 async function reconcile(input: z.infer<typeof ReconcileInput>) {
   const now = new Date();
+  // The schedule passes the configured window: the deploy-time `operations` block is not in the function's config.
   const days = input.days ?? config.operations.reconciliation.days;
   const window = reconcileWindow(now, new Date(now.getTime() - days * 24 * 3600 * 1000));
   const marketplaces = config.marketplaces.filter((mp) => !input.marketplace || mp.id === input.marketplace);

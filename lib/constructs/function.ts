@@ -87,7 +87,8 @@ export class MarketBridgeFunction extends NodejsFunction {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE,
-        [CONFIG_ENV]: JSON.stringify(props.config),
+        // Without the deploy-time `operations` block (alarm thresholds, subscribers' addresses): no function reads it.
+        [CONFIG_ENV]: JSON.stringify({ ...props.config, operations: undefined }),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -187,7 +187,7 @@ export class Operations extends Construct {
     new Rule(this, 'ReconcileSchedule', {
       description: 'Daily reconciliation after the sweep',
       schedule: Schedule.cron(RECONCILE_CRON),
-      targets: [new LambdaFunction(this.reconcile, { event: RuleTargetInput.fromObject({}), retryAttempts: 2 })],
+      targets: [new LambdaFunction(this.reconcile, { event: RuleTargetInput.fromObject({ days: config.operations.reconciliation.days }), retryAttempts: 2 })],
     });
     this.weeklyReport = this.operationsFunction('WeeklyReport', {
       entry: 'functions/weekly-report.ts',

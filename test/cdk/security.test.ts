@@ -61,6 +61,9 @@ const ALLOWED_SECRETS: Record<string, readonly string[]> = {
   'mirakl-acceptance': [...miraklKeys, SECRETS.sfcc],
   'mirakl-stock': [...miraklKeys, SECRETS.sfcc],
   'mirakl-tracking': miraklKeys,
+  // Operations read OR11 (reconciliation) with each marketplace's key.
+  reconcile: miraklKeys,
+  'weekly-report': miraklKeys,
 };
 
 describe('security of the stack with every connector enabled', () => {
@@ -109,7 +112,9 @@ describe('security of the stack with every connector enabled', () => {
         expect(statement.Effect, id).toBe('Allow');
         for (const action of asList(statement.Action)) expect(action, id).not.toContain('*');
         if (asList(statement.Resource).includes('*')) {
-          expect(asList(statement.Action).every((a) => a.startsWith('xray:')), `${id}: ${JSON.stringify(statement.Action)}`).toBe(true);
+          // CloudWatch GetMetricData (the weekly report's 429 figures) has no resource-level permissions either.
+          const unscoped = (a: string) => a.startsWith('xray:') || a === 'cloudwatch:GetMetricData';
+          expect(asList(statement.Action).every(unscoped), `${id}: ${JSON.stringify(statement.Action)}`).toBe(true);
         }
       }
     }
@@ -118,6 +123,13 @@ describe('security of the stack with every connector enabled', () => {
 
   it('scopes each function to its own queue, the tables it names, its own secrets and its own log group', () => {
     const tableIds = new Map(Object.entries(stack.tables).map(([key, table]) => [logicalIdOf(table), key as keyof typeof TABLES]));
+    // A table's index (`<table arn>/index/<name>`) counts as that table.
+    const indexOf = (resource: unknown) => {
+      const parts = (resource as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join']?.[1];
+      const table = (parts?.[0] as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+      return table && /^\/index\/\w+$/.test(String(parts?.[1])) ? table : undefined;
+    };
+    const dlqs = ofType('AWS::SQS::Queue').filter(([, q]) => String(q.Properties.QueueName).endsWith('-dlq')).map(([id]) => id);
     const secretName = (resource: unknown) => /:secret:(.+)-\?{6}$/.exec(JSON.stringify(resource).replace(/"\]\]\}$/, ''))?.[1];
     for (const fn of functions()) {
       const granted = { queues: new Set<string>(), tables: new Set<string>(), secrets: new Set<string>() };
@@ -126,7 +138,7 @@ describe('security of the stack with every connector enabled', () => {
         const service = actions[0]!.split(':')[0];
         expect(actions.every((a) => a.startsWith(`${service}:`)), `${fn.service}: one service per statement`).toBe(true);
         for (const resource of asList(statement.Resource)) {
-          const ref = (resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0];
+          const ref = (resource as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0] ?? indexOf(resource);
           if (service === 'sqs') granted.queues.add(ref ?? JSON.stringify(resource));
           else if (service === 'dynamodb') {
             expect(tableIds.has(ref ?? ''), `${fn.service}: ${JSON.stringify(resource)}`).toBe(true);
@@ -136,11 +148,16 @@ describe('security of the stack with every connector enabled', () => {
             granted.secrets.add(secretName(resource) ?? JSON.stringify(resource));
           } else if (service === 'logs') expect(ref, fn.service).toBe(fn.logGroup);
           else if (service === 'events') expect(ref, fn.service).toBe(logicalIdOf(stack.bus));
+          // The weekly report mails through the alarm topic (encrypted with its key) and reads 429 counts.
+          else if (service === 'sns') expect(resource, fn.service).toEqual({ Ref: logicalIdOf(stack.operations.topic) });
+          else if (service === 'kms') expect(ref, fn.service).toBe(logicalIdOf(stack.operations.topic.masterKey!));
+          else if (service === 'cloudwatch') expect(actions, fn.service).toEqual(['cloudwatch:GetMetricData']);
           else expect(service, fn.service).toBe('xray');
         }
       }
       // A connector reads only the queue that feeds it; no function may send to or read any other queue.
-      expect([...granted.queues], fn.service).toEqual(fn.queues);
+      // The weekly report alone reads the DLQs' redrive history (no send, no receive).
+      expect([...granted.queues].sort(), fn.service).toEqual(fn.service === 'weekly-report' ? dlqs.sort() : fn.queues);
       // Tables granted and tables named in the environment are the same set: nothing granted "just in case".
       const named = Object.keys(fn.env).filter((name) => name.endsWith('_TABLE_NAME'));
       expect([...granted.tables].sort(), fn.service).toEqual(named.sort());
