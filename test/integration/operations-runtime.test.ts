@@ -15,6 +15,7 @@ import { main } from '../../cli/main';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import type { ExceptionEntry } from '../../functions/shared/operations/inbox';
 import type { Reconciliation } from '../../functions/shared/operations/reconcile';
+import type { WeeklyReport } from '../../functions/shared/operations/report';
 import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 import { drained as isDrained, localDynamo, releaseOr11Slots, until } from '../support/operations';
@@ -150,4 +151,18 @@ describe('operations on the local runtime', () => {
     const resolved = await cli('exceptions', 'list', '--status', 'resolved', '--json');
     expect((resolved.lines as ExceptionEntry[]).find((e) => e.id === entry.id)?.resolution?.how).toBe('retried');
   }, 120_000);
+
+  it('the weekly report counts the week’s orders, deliveries, exceptions by owner and the redrive', async () => {
+    await releaseOr11Slots(runtime);
+    const tomorrow = new Date(Date.now() + 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const result = await cli('report', '--week', '--ending', tomorrow, '--json');
+    expect(result.code).toBe(0);
+    const report = result.lines[0] as WeeklyReport;
+    expect(report.ordersByMarketplace.debenhams).toBeGreaterThan(0);
+    expect(report.connectors).toEqual([expect.objectContaining({ connector: 'klaviyo', missing: 0 })]);
+    expect(report.exceptions.opened.map((t) => t.type)).toEqual(expect.arrayContaining(['delivery.failed', 'reconciliation.missing']));
+    expect(report.redrives).toEqual([expect.objectContaining({ connector: 'klaviyo', count: 2 })]);
+    // No CloudWatch on the local runtime: the report says so instead of showing numbers.
+    expect(report.rateLimited).toBeUndefined();
+  }, 60_000);
 });
