@@ -165,6 +165,7 @@ async function main(): Promise<void> {
       `  Mirakl sandbox       ${runtime.sandbox.url}  (${runtime.config.marketplaces.map((mp) => mp.id).join(', ')})`,
       ...Object.entries(runtime.destinations).map(([name, sandbox]) => `  ${`${name} sandbox`.padEnd(20)} ${sandbox.url}`),
       `  Webhook              ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
+      `  Operations console   ${runtime.consoleUrl}  (flow, queues and DLQs, exception inbox, reconciliation)`,
       `  Console / API        ${runtime.consoleUrl}api/health`,
       `  Event log            ${relative(process.cwd(), runtime.eventLogFile)}`,
       `  Lambda logs          ${relative(process.cwd(), lambdaLog)}`,
