@@ -20,16 +20,9 @@ const config = parseConfig({
   ...sandboxConfigInput,
   connectors: {
     klaviyo: { enabled: true },
-    'sfcc-orders': { enabled: true, marketplaces: ['decathlon'] },
+    dotdigital: { enabled: true, listId: 4001, marketplaces: ['decathlon'] },
     'mirakl-acceptance': { enabled: true },
     'mirakl-stock': { enabled: true },
-  },
-  sfcc: {
-    shortCode: 'kv7kzm78',
-    organizationId: 'f_ecom_zzxy_prd',
-    siteId: 'RefArch',
-    instanceHost: 'zzxy-001.dx.commercecloud.salesforce.com',
-    secretName: 'marketbridge/sfcc',
   },
 });
 const debenhams = config.marketplaces[0]!;
@@ -77,7 +70,7 @@ describe('reconciliation', () => {
 
   it('checks only the connectors that take Mirakl order facts for the marketplace', () => {
     expect(orderConnectors(config, 'debenhams').map((c) => c.connector)).toEqual(['klaviyo', 'mirakl-acceptance']);
-    expect(orderConnectors(config, 'decathlon').map((c) => c.connector)).toEqual(['klaviyo', 'sfcc-orders', 'mirakl-acceptance']);
+    expect(orderConnectors(config, 'decathlon').map((c) => c.connector)).toEqual(['klaviyo', 'dotdigital', 'mirakl-acceptance']);
   });
 
   it('finds a deliberately lost delivery, lists it with its value and records an exception that can re-publish it', async () => {
