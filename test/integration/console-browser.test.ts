@@ -9,10 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
-import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
-import { drained, releaseOr11Slots, until } from '../support/operations';
+import type { LocalRuntime } from '../../local/runtime';
+import { drained, releaseOr11Slots, runtimeAfterKlaviyoOutage, until } from '../support/operations';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
@@ -35,27 +33,8 @@ describe.skipIf(!hasChromium)('operations console in a headless browser', () => 
   const rows = () => page.getByTestId('exception-row');
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({
-      config: parseConfig({
-        ...sandboxConfigInput,
-        connectors: {
-          klaviyo: { enabled: true, marketplaces: ['debenhams'] },
-          // No SKU is mapped: every order waiting for acceptance becomes an `sku.unmapped` exception.
-          'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] },
-        },
-      }),
-      dataDir,
-      randomPorts: true,
-      schedule: false,
-      tickIntervalMs: 0,
-      seed: 11,
-      queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2, pollIntervalMs: 20 },
-    });
-    const klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
-    klaviyo.inject({ kind: 'status', status: 503, times: 100_000 });
-    await runtime.runPoll('debenhams');
-    await until(() => drained(runtime, 'klaviyo') && drained(runtime, 'mirakl-acceptance') && runtime.connectors[0]!.dlq.depth().visible > 0);
-    klaviyo.reset();
+    // No SKU is mapped: every order waiting for acceptance also becomes an `sku.unmapped` exception.
+    ({ runtime } = await runtimeAfterKlaviyoOutage(dataDir, { 'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] } }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(runtime.consoleUrl);

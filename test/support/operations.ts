@@ -1,7 +1,9 @@
 /** Helpers the operations tests share on the local runtime. */
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
-import type { LocalRuntime } from '../../local/runtime';
+import { type ConfigInput, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
@@ -37,4 +39,31 @@ export async function releaseOr11Slots(runtime: LocalRuntime): Promise<void> {
 export function drained(runtime: LocalRuntime, connector: string): boolean {
   const depth = runtime.connectors.find((c) => c.name === connector)?.queue.depth();
   return depth !== undefined && depth.visible + depth.inFlight === 0;
+}
+
+/**
+ * The local runtime with Klaviyo (and `connectors`) on Debenhams, right after a Klaviyo 5xx burst has sent a
+ * poll's records to its DLQ. Fast queues: a record gives up after two receives one second apart. The fault is
+ * cleared (with the sandbox's records) before this returns.
+ */
+export async function runtimeAfterKlaviyoOutage(
+  dataDir: string,
+  connectors: ConfigInput['connectors'] = {},
+): Promise<{ runtime: LocalRuntime; klaviyo: KlaviyoSandbox }> {
+  const runtime = await startLocalRuntime({
+    config: parseConfig({ ...sandboxConfigInput, connectors: { klaviyo: { enabled: true, marketplaces: ['debenhams'] }, ...connectors } }),
+    dataDir,
+    randomPorts: true,
+    schedule: false,
+    tickIntervalMs: 0,
+    seed: 11,
+    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2, pollIntervalMs: 20 },
+  });
+  const klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
+  klaviyo.inject({ kind: 'status', status: 503, times: 100_000 });
+  await runtime.runPoll('debenhams');
+  const dlq = runtime.connectors.find((c) => c.name === 'klaviyo')!.dlq;
+  await until(() => runtime.connectors.every((c) => drained(runtime, c.name)) && dlq.depth().visible > 0);
+  klaviyo.reset();
+  return { runtime, klaviyo };
 }
