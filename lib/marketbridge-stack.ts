@@ -17,6 +17,7 @@ import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
 import { MiraklReturn } from './constructs/mirakl-return';
 import { Operations } from './constructs/operations';
 import { MiraklPoller } from './constructs/poller';
+import { PrivacyEraser } from './constructs/privacy';
 import { SfccOrders } from './constructs/sfcc-orders';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
 import { WebhookEndpoint } from './constructs/webhook';
@@ -64,6 +65,8 @@ export class MarketBridgeStack extends Stack {
   readonly operations: Operations;
   /** History loads (`marketbridge backfill` as a job): a state machine over the backfill function. */
   readonly backfill: BackfillJob;
+  /** Erasures applied to our own tables. */
+  readonly privacy: PrivacyEraser;
 
   constructor(scope: Construct, id: string, props: MarketBridgeStackProps) {
     super(scope, id, props);
@@ -137,6 +140,7 @@ export class MarketBridgeStack extends Stack {
       ),
     });
     new CfnOutput(this, 'BackfillStateMachineArn', { value: this.backfill.stateMachine.stateMachineArn });
+    this.privacy = new PrivacyEraser(this, 'Privacy', { config: props.config, bus: this.bus, tables: this.tables });
 
     new CfnOutput(this, 'WebhookUrl', { value: this.webhook.url.url, description: 'Endpoint for pushed notifications' });
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });

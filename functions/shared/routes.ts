@@ -29,6 +29,9 @@ export const CONNECTOR_ROUTES: Record<ConnectorName, readonly DetailType[]> = {
   'mirakl-tracking': ['Shipment Dispatched'],
 };
 
+/** A connector, or `privacy`: a buyer's erasure from our own tables, consumed like any connector's events. */
+export type ConsumerName = ConnectorName | 'privacy';
+
 /** An EventBridge event pattern: exact-value lists, nested objects (the subset MarketBridge uses). */
 export interface EventPattern {
   source: string[];
@@ -37,9 +40,10 @@ export interface EventPattern {
 }
 
 /** The rule pattern for a connector: its detail types, limited to its marketplaces when configured. */
-export function eventPatternFor(config: Config, connector: ConnectorName): EventPattern {
-  const detailTypes = CONNECTOR_ROUTES[connector];
-  const marketplaces = config.connectors[connector]?.marketplaces ?? [];
+export function eventPatternFor(config: Config, connector: ConsumerName): EventPattern {
+  // Our own tables hold every marketplace's buyers: the privacy consumer takes every erasure.
+  const detailTypes = connector === 'privacy' ? ERASURE : CONNECTOR_ROUTES[connector];
+  const marketplaces = connector === 'privacy' ? [] : (config.connectors[connector]?.marketplaces ?? []);
   const pattern: EventPattern = {
     source: [...new Set(detailTypes.map(sourceOf))].sort(),
     'detail-type': [...detailTypes],

@@ -18,10 +18,10 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLES } from '../../functions/shared/aws/tables';
-import type { Config, ConnectorName } from '../../functions/shared/config';
+import type { Config } from '../../functions/shared/config';
 import { DEFAULT_MAX_RECEIVE_COUNT, MAX_RECEIVE_COUNT_ENV } from '../../functions/shared/connector/runtime';
 import { connectorQueueNames } from '../../functions/shared/operations/queues';
-import { eventPatternFor } from '../../functions/shared/routes';
+import { type ConsumerName, eventPatternFor } from '../../functions/shared/routes';
 import { MarketBridgeFunction } from './function';
 import type { TableKey } from './tables';
 
@@ -36,9 +36,12 @@ const DLQ_RETENTION = Duration.days(14);
  */
 export const BULK_BATCHING = { batchSize: 500, maxBatchingWindow: Duration.seconds(5) } as const;
 
+/** SQS event sources take a maximum concurrency of at least 2. */
+const MIN_MAX_CONCURRENCY = 2;
+
 export interface ConnectorProps {
   readonly config: Config;
-  readonly connector: ConnectorName;
+  readonly connector: ConsumerName;
   readonly bus: IEventBus;
   readonly tables: Readonly<Pick<Record<TableKey, ITable>, 'idempotency' | 'exceptions'>>;
   readonly description: string;
@@ -52,7 +55,7 @@ export interface ConnectorProps {
 }
 
 export class MarketBridgeConnector extends Construct {
-  readonly connector: ConnectorName;
+  readonly connector: ConsumerName;
   readonly queue: Queue;
   readonly deadLetterQueue: Queue;
   readonly function: MarketBridgeFunction;
@@ -62,9 +65,10 @@ export class MarketBridgeConnector extends Construct {
     super(scope, id);
     const name = props.connector;
     this.connector = name;
-    const settings = props.config.connectors[name];
-    if (!settings) throw new Error(`connectors.${name} is not configured`);
-    if (!settings.secretName && !props.secrets?.length) {
+    // The privacy consumer has no destination: no settings, no secret, every marketplace.
+    const settings = name === 'privacy' ? undefined : props.config.connectors[name];
+    if (name !== 'privacy' && !settings) throw new Error(`connectors.${name} is not configured`);
+    if (settings && !settings.secretName && !props.secrets?.length) {
       throw new Error(`connectors.${name}.secretName is required to deploy the ${name} connector`);
     }
     const timeout = props.timeout ?? Duration.seconds(90);
@@ -100,14 +104,14 @@ export class MarketBridgeConnector extends Construct {
     // Exactly the calls Powertools idempotency makes (conditional put, consistent get, update, delete on failure).
     this.function.grantTable(TABLES.idempotency, props.tables.idempotency, ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem']);
     this.function.grantTable(TABLES.exceptions, props.tables.exceptions, ['UpdateItem']);
-    if (settings.secretName) this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'Secret', settings.secretName));
+    if (settings?.secretName) this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'Secret', settings.secretName));
     for (const secret of props.secrets ?? []) this.function.grantSecretValue(secret);
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 10,
         maxBatchingWindow: props.maxBatchingWindow,
         reportBatchItemFailures: true,
-        maxConcurrency: settings.maxConcurrency,
+        maxConcurrency: settings?.maxConcurrency ?? MIN_MAX_CONCURRENCY,
       }),
     );
 

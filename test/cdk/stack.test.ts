@@ -67,13 +67,14 @@ describe('MarketBridge stack (sandbox configuration)', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
     template.resourceCountIs('AWS::Events::Archive', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', Object.keys(TABLES).length);
-    // Poller, webhook, reconcile, weekly report and the history-load slices.
-    template.resourceCountIs('AWS::Lambda::Function', 5);
+    // Poller, webhook, reconcile, weekly report, the history-load slices and the privacy consumer.
+    template.resourceCountIs('AWS::Lambda::Function', 6);
     template.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
     template.resourceCountIs('AWS::Lambda::Url', 1);
     template.resourceCountIs('AWS::Scheduler::Schedule', markets * 2);
-    template.resourceCountIs('AWS::SQS::Queue', 1);
-    template.resourceCountIs('AWS::Logs::LogGroup', 5);
+    // The poller's DLQ; the privacy consumer's queue and DLQ.
+    template.resourceCountIs('AWS::SQS::Queue', 3);
+    template.resourceCountIs('AWS::Logs::LogGroup', 6);
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 
@@ -170,7 +171,7 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       const logGroup = resources[props.LoggingConfig.LogGroup.Ref]!;
       expect(logGroup.Properties.RetentionInDays, id).toBeGreaterThan(0);
       const env = props.Environment.Variables;
-      expect(env.POWERTOOLS_SERVICE_NAME, id).toMatch(/^(poller|webhook|backfill|reconcile|weekly-report)$/);
+      expect(env.POWERTOOLS_SERVICE_NAME, id).toMatch(/^(poller|webhook|backfill|privacy|reconcile|weekly-report)$/);
       expect(env.POWERTOOLS_METRICS_NAMESPACE, id).toBe('MarketBridge');
       expect(JSON.parse(env.MARKETBRIDGE_CONFIG), id).toEqual(JSON.parse(JSON.stringify(sandboxConfig)));
     }

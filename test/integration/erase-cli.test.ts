@@ -10,7 +10,9 @@ import { erase } from '../../cli/erase';
 import { main } from '../../cli/main';
 import { DynamoExceptionRecorder } from '../../functions/shared/aws/exceptionStore';
 import { CollectingPublisher } from '../../functions/shared/ingest/memory';
+import { erasureEvent } from '../../functions/shared/privacy/erasure';
 import { DynamoOwnRecords } from '../../functions/shared/privacy/ownRecords';
+import { ownRecordsConnector } from '../../functions/shared/privacy/ownRecordsConnector';
 import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { klaviyoConfig, orderLifeEvents } from '../support/klaviyoFixtures';
@@ -76,6 +78,17 @@ describe('marketbridge erase', () => {
     const again = output();
     await erase(['--config', file, '--marketplace', 'debenhams', '--customer', 'C-1001'], again.out, undefined, deps);
     expect(again.lines).toEqual([expect.objectContaining({ exceptionsAnonymised: 0 })]);
+  });
+
+  it('the privacy consumer applies an erasure the poller published (a buyer Mirakl anonymised) the same way', async () => {
+    const exceptions = new DynamoExceptionRecorder(documents, dynamo.tableNames.exceptions);
+    const [event] = orderLifeEvents('decathlon', 'ER3-A', { customerId: 'C-3003' });
+    await exceptions.record({ type: 'delivery.failed', marketplace: 'decathlon', ref: 'ER3-A', reason: 'HTTP 400', component: 'sfmc', events: [event!] });
+    const consumer = ownRecordsConnector(new DynamoOwnRecords(documents, dynamo.tableNames.exceptions));
+    await consumer.deliverOne(erasureEvent('decathlon', 'C-3003', 'mirakl-anonymised', '2026-11-22T10:00:00.000Z'));
+    const items = (await documents.send(new ScanCommand({ TableName: dynamo.tableNames.exceptions }))).Items ?? [];
+    expect(items.find((i) => i.ref === 'ER3-A')?.payload).toBeUndefined();
+    await expect(consumer.deliverOne(event!)).rejects.toThrow(/not an erasure/);
   });
 
   it('explains missing arguments', async () => {

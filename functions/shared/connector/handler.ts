@@ -15,9 +15,10 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { DynamoExceptionRecorder } from '../aws/exceptionStore';
 import { readSecretField } from '../aws/secrets';
 import { TABLES, tableName } from '../aws/tables';
-import { type Config, type ConnectorName, resolveConfig } from '../config';
+import { type Config, resolveConfig } from '../config';
 import { type HttpClient, type HttpClientOptions, createHttpClient } from '../http';
 import { logger, tracer } from '../observability';
+import type { ConsumerName } from '../routes';
 import {
   type BatchHandler,
   type Connector,
@@ -36,7 +37,7 @@ export interface ConnectorDeps {
 
 /** `http` tunes the shared HTTP layer for one destination (its timeout, its rate-limit header). */
 export function connectorHandler(
-  name: ConnectorName,
+  name: ConsumerName,
   create: (deps: ConnectorDeps) => Connector,
   options: { http?: Omit<HttpClientOptions, 'onAttempt'> } = {},
 ) {
@@ -51,7 +52,7 @@ export function connectorHandler(
   // Built on the first invocation, then reused while the Lambda is warm.
   function build(): BatchHandler {
     const config = resolveConfig();
-    const settings = config.connectors[name];
+    const settings = name === 'privacy' ? undefined : config.connectors[name];
     // The Mirakl return path has no secret of its own: it uses each marketplace's key.
     const secretName = settings?.secretName;
     // Powertools marshals its own items: it gets the plain client, the exception store the document client.

@@ -19,7 +19,7 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ZodError } from 'zod';
-import type { ConnectorName } from '../config';
+import type { ConsumerName } from '../routes';
 import { type BusinessEvent, SOURCE_PRIVACY, parseBusinessEvent } from '../events';
 import type { ExceptionInput, ExceptionRecorder } from '../exceptions';
 import type { AttemptEvent } from '../http';
@@ -33,7 +33,7 @@ export const MAX_RECEIVE_COUNT_ENV = 'CONNECTOR_MAX_RECEIVE_COUNT';
 export const IDEMPOTENCY_TTL_SECONDS = 15 * 24 * 3600;
 /** Where a connector's delivery record is: reconciliation reads the same records to see what was delivered. */
 export const IDEMPOTENCY_KEY_PATH = 'detail.eventId';
-export const idempotencyKeyPrefix = (name: ConnectorName) => `connector-${name}`;
+export const idempotencyKeyPrefix = (name: ConsumerName) => `connector-${name}`;
 
 export const CONNECTOR_METRICS = {
   delivered: 'Delivered',
@@ -61,7 +61,7 @@ export function prefersBulkWith(settings: { bulk: 'auto' | 'always' | 'never'; b
 }
 
 export interface ConnectorRuntimeOptions {
-  name: ConnectorName;
+  name: ConsumerName;
   connector: Connector;
   persistenceStore: BasePersistenceLayer;
   exceptions: ExceptionRecorder;
