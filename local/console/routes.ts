@@ -138,17 +138,18 @@ export function consoleRoutes(sources: ConsoleSources): ApiRoute[] {
       method: 'POST',
       path: '/api/reconciliation',
       handle: async () => {
-        // Locally there is no settle margin: the pipeline delivers within seconds. Each marketplace waits for an
-        // OR11 slot, so a run right after a poll takes up to a minute (Mirakl's call-frequency contract).
+        // Locally there is no settle margin: the pipeline delivers within seconds. Each marketplace waits for its own
+        // OR11 slot (Mirakl's call-frequency contract), so they run side by side: about a minute at most.
         const deps = awsReconcileDeps(sources.config, { record: true });
         const now = new Date();
         const window = reconcileWindow(now, new Date(now.getTime() - sources.config.operations.reconciliation.days * 24 * 3600 * 1000), 0);
-        const results = [];
-        for (const marketplace of sources.config.marketplaces) {
-          const result = await reconcileMarketplace(deps, marketplace, window);
-          await aws().reconciliations.save(result);
-          results.push(result);
-        }
+        const results = await Promise.all(
+          sources.config.marketplaces.map(async (marketplace) => {
+            const result = await reconcileMarketplace(deps, marketplace, window);
+            await aws().reconciliations.save(result);
+            return result;
+          }),
+        );
         return ok({ reconciliations: results });
       },
     },
