@@ -8,7 +8,7 @@
 // First: the handler modules read the Powertools settings when they load.
 import './powertools-env';
 import { dirname, join, relative } from 'node:path';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseConfig, resolveConfig, sandboxConfigInput } from '../functions/shared/config';
@@ -157,6 +157,10 @@ async function main(): Promise<void> {
   }
 
   runtime.aws.putEventsFaults.rate = faultRate;
+  // The CLI (`marketbridge exceptions|reconcile|redrive|report`) reaches this runtime with these: `. <file>` first.
+  const cliEnv = join(dirname(runtime.eventLogFile), 'cli.env');
+  const quote = (value: string) => `'${value.replace(/'/g, `'\\''`)}'`;
+  writeFileSync(cliEnv, `${Object.entries(runtime.aws.env(runtime.config)).map(([key, value]) => `export ${key}=${quote(value)}`).join('\n')}\n`);
   const lambdaLog = divertLambdaLogs(runtime.eventLogFile);
   const connectors = runtime.connectors.map((c) => `${c.name}${c.consumer ? '' : ' (no handler yet)'}`);
   process.stdout.write(
@@ -167,6 +171,7 @@ async function main(): Promise<void> {
       `  Webhook              ${runtime.webhookUrl ?? '(functions/webhook.ts not written yet)'}`,
       `  Operations console   ${runtime.consoleUrl}  (flow, queues and DLQs, exception inbox, reconciliation)`,
       `  Console / API        ${runtime.consoleUrl}api/health`,
+      `  CLI environment      . ${relative(process.cwd(), cliEnv)}   (then npx marketbridge exceptions list, …)`,
       `  Event log            ${relative(process.cwd(), runtime.eventLogFile)}`,
       `  Lambda logs          ${relative(process.cwd(), lambdaLog)}`,
       `  Connectors           ${connectors.length > 0 ? connectors.join(', ') : 'none enabled (events stay in the event log)'}`,
