@@ -2,7 +2,7 @@
  * The commerce loop in the local runtime, beside what the connector queues already do: the SKU map seeded from
  * the Mirakl sandbox catalogue (every offer maps to the SFCC sandbox product of the same id, except the offers
  * the sandbox leaves unmapped on purpose), and the two schedules the stack deploys, the stock run per marketplace
- * and the acceptance deadline watch, run by timers on the real handlers.
+ * and the acceptance deadline watch, as jobs the local scheduler runs on the real handlers.
  */
 import type { Context } from 'aws-lambda';
 import { documentClient } from '../functions/shared/aws/clients';
@@ -13,6 +13,7 @@ import { SkuMap } from '../functions/shared/commerce/mappings';
 import type { Config } from '../functions/shared/config';
 import { loadHandler } from './connectors';
 import { lambdaContext } from './lambda';
+import type { ScheduledJob } from './scheduler';
 import type { MiraklSandbox } from './sandboxes/mirakl';
 import { sandboxProductId } from './sandboxes/sfcc/attach';
 
@@ -24,11 +25,10 @@ export interface CommerceLoopOptions {
   /** Handler files of the enabled return-path connectors that exist. */
   stockHandlerFile?: string;
   watchHandlerFile?: string;
-  warn(message: string): void;
 }
 
-/** Seeds the SKU map (environment already pointing at the local DynamoDB) and starts the timers; returns a stop. */
-export async function startCommerceLoop(options: CommerceLoopOptions): Promise<() => void> {
+/** Seeds the SKU map (environment already pointing at the local DynamoDB); returns the scheduled jobs. */
+export async function prepareCommerceLoop(options: CommerceLoopOptions): Promise<ScheduledJob[]> {
   const mappings = new DynamoMappingTable(documentClient(), tableName(TABLES.mappings));
   for (const marketplace of options.config.marketplaces) {
     const skus = new SkuMap(mappings, marketplace.id);
@@ -37,21 +37,24 @@ export async function startCommerceLoop(options: CommerceLoopOptions): Promise<(
       if (productId) await skus.set(offer.sku, productId);
     }
   }
-  const timers: NodeJS.Timeout[] = [];
-  const every = (minutes: number, name: string, run: () => Promise<unknown>) => {
-    timers.push(setInterval(() => void run().catch((error: Error) => options.warn(`${name} failed: ${error.name}: ${error.message}`)), minutes * 60_000));
-  };
+  const jobs: ScheduledJob[] = [];
   if (options.stockHandlerFile) {
     const stock = await loadHandler<ScheduledHandler>(options.stockHandlerFile);
     for (const marketplace of options.config.marketplaces) {
-      every(marketplace.stockPushMinutes, `stock run ${marketplace.id}`, () =>
-        stock({ marketplace: marketplace.id }, lambdaContext('marketbridge-mirakl-stock', 90_000)),
-      );
+      jobs.push({
+        name: `mirakl-stock ${marketplace.id}`,
+        intervalMinutes: marketplace.stockPushMinutes,
+        invoke: () => stock({ marketplace: marketplace.id }, lambdaContext('marketbridge-mirakl-stock', 90_000)),
+      });
     }
   }
   if (options.watchHandlerFile) {
     const watch = await loadHandler<ScheduledHandler>(options.watchHandlerFile);
-    every(ACCEPTANCE_WATCH_MINUTES, 'acceptance watch', () => watch({}, lambdaContext('marketbridge-acceptance-watch', 120_000)));
+    jobs.push({
+      name: 'acceptance-watch',
+      intervalMinutes: ACCEPTANCE_WATCH_MINUTES,
+      invoke: () => watch({}, lambdaContext('marketbridge-acceptance-watch', 120_000)),
+    });
   }
-  return () => timers.forEach(clearInterval);
+  return jobs;
 }

@@ -21,7 +21,7 @@ import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws/protocol';
 import { LocalBus, type LoggedEvent } from './bus';
 import { DEFAULT_CONNECTORS, loadHandler, planConnectors, REPO_ROOT, type ConnectorRegistration } from './connectors';
-import { startCommerceLoop } from './commerce';
+import { prepareCommerceLoop } from './commerce';
 import { startConsoleServer, type ConsoleServer } from './console-server';
 import { consoleRoutes } from './console/routes';
 import { startFunctionUrl, type FunctionUrlServer } from './function-url';
@@ -37,8 +37,9 @@ import { attachDotdigitalSandbox } from './sandboxes/dotdigital';
 import { attachSfmcSandbox } from './sandboxes/sfmc';
 import { attachKlaviyoSandbox } from './sandboxes/klaviyo';
 import { attachSfccSandbox } from './sandboxes/sfcc/attach';
+import type { WebhookTarget } from './sandboxes/sfcc/warehouse';
 import { startMiraklSandbox } from './sandboxes/mirakl';
-import { Scheduler, type PollerInput, type PollerMode, type RunOutcome, type SchedulerClock } from './scheduler';
+import { Scheduler, type JobOutcome, type PollerInput, type PollerMode, type RunOutcome, type ScheduledJob, type SchedulerClock } from './scheduler';
 import type { RuntimeSnapshot } from './summary';
 
 export type MiraklSandbox = Awaited<ReturnType<typeof startMiraklSandbox>>;
@@ -47,6 +48,10 @@ export type MiraklSandbox = Awaited<ReturnType<typeof startMiraklSandbox>>;
 export interface DestinationSandbox {
   url: string;
   close(): Promise<void>;
+  /** Moves the sandbox's own life on (the SFCC warehouse), with the Mirakl world's tick. */
+  tick?(): Promise<void>;
+  /** Counts for the live summary. */
+  stats?(): Record<string, number>;
 }
 
 /**
@@ -56,7 +61,14 @@ export interface DestinationSandbox {
 export type DestinationSandboxAttachment = (
   config: Config,
   secrets: LocalSecrets,
-  options: { port?: number },
+  options: {
+    port?: number;
+    seed: number;
+    /** The runtime's webhook and its signing secret, once it is up (for sandboxes that call back, as SFCC hooks do). */
+    webhook: () => WebhookTarget | undefined;
+    /** An order's state in the Mirakl sandbox. */
+    miraklOrderState: (marketplace: string, orderId: string) => string | undefined;
+  },
 ) => Promise<{ config: Config; sandbox: DestinationSandbox } | undefined>;
 
 /** The destination sandboxes `npm start` runs, by connector. */
@@ -134,6 +146,10 @@ export interface LocalRuntime {
   console: ConsoleServer;
   /** Invokes the poller for a marketplace now (after any run of it in progress); rejects if the run fails. */
   runPoll(marketplace: string, mode?: PollerMode): Promise<RunOutcome>;
+  /** Names of the other scheduled Lambdas (`mirakl-stock <marketplace>`, `acceptance-watch`). */
+  scheduledJobs: readonly string[];
+  /** Runs a scheduled Lambda now (or joins its run in progress); rejects if the run fails. */
+  runScheduled(job: string): Promise<JobOutcome>;
   snapshot(): Promise<RuntimeSnapshot>;
   stop(): Promise<void>;
 }
@@ -157,6 +173,18 @@ function applyEnv(values: Record<string, string>): () => void {
       else process.env[key] = value;
     }
   };
+}
+
+/** Mirakl calls the sandbox answered, by operation: succeeded (2xx) and failed; counts only. */
+function miraklCalls(sandbox: MiraklSandbox): Record<string, { ok: number; failed: number }> {
+  const calls: Record<string, { ok: number; failed: number }> = {};
+  for (const request of sandbox.requests) {
+    if (!request.operation) continue;
+    const count = (calls[request.operation] ??= { ok: 0, failed: 0 });
+    if (request.status >= 200 && request.status < 300) count.ok += 1;
+    else count.failed += 1;
+  }
+  return calls;
 }
 
 async function openExceptions(aws: LocalAws): Promise<{ open: number; byType: Record<string, number> }> {
@@ -208,6 +236,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const base = options.config ?? sandboxConfig;
     const plans = planConnectors(base, options.connectors ?? DEFAULT_CONNECTORS);
     const apiKeys = new Map(base.marketplaces.map((mp) => [mp.id, randomSecret()]));
+    const seed = options.seed ?? randomBytes(4).readUInt32BE(0);
+    const consumes = (name: string) => plans.some((plan) => plan.name === name && plan.handlerFile);
     const sandbox = await startMiraklSandbox({
       port: options.sandboxPort ?? (options.randomPorts ? 0 : 4010),
       marketplaces: base.marketplaces.map((mp) => ({
@@ -216,9 +246,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         ...(mp.shopId !== undefined ? { shopId: mp.shopId } : {}),
       })),
       // A seed makes the sandbox load its order history.
-      seed: options.seed ?? randomBytes(4).readUInt32BE(0),
+      seed,
       // The sandbox operator accepts orders itself unless our acceptance connector does it.
-      autoAccept: !plans.some((plan) => plan.name === 'mirakl-acceptance' && plan.handlerFile),
+      autoAccept: !consumes('mirakl-acceptance'),
+      // Nor does the seller ship by hand when orders go to SFCC, whose warehouse ships them back through dispatch.
+      autoShip: !(consumes('sfcc-orders') && consumes('mirakl-tracking')),
     });
     cleanups.push(() => sandbox.close());
 
@@ -244,9 +276,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const [name, value] of Object.entries(options.secrets ?? {})) aws.secrets.put(name, value);
     aws.secrets.put(config.webhook.secretName, randomSecret());
 
+    // Set once the webhook is up; sandboxes that call it (SFCC hooks) wait for it.
+    let webhookServer: FunctionUrlServer | undefined;
+    const webhookTarget = (): WebhookTarget | undefined => {
+      const secret = aws.secrets.find(config.webhook.secretName)?.value;
+      return webhookServer && secret ? { url: webhookServer.url, secret } : undefined;
+    };
     const destinations: Record<string, DestinationSandbox> = {};
     for (const [name, attach] of Object.entries(options.destinationSandboxes ?? DEFAULT_DESTINATION_SANDBOXES)) {
-      const attached = await attach(config, aws.secrets, options.randomPorts ? { port: 0 } : {});
+      const attached = await attach(config, aws.secrets, {
+        ...(options.randomPorts ? { port: 0 } : {}),
+        seed,
+        webhook: webhookTarget,
+        miraklOrderState: (marketplace, orderId) => sandbox.world.get(marketplace, orderId)?.order_state,
+      });
       if (!attached) continue;
       destinations[name] = attached.sandbox;
       cleanups.push(() => attached.sandbox.close());
@@ -301,19 +344,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
 
     const returnPath = (name: string) => plans.find((plan) => plan.name === name)?.handlerFile;
+    const jobs: ScheduledJob[] = [];
     if (returnPath('mirakl-acceptance') || returnPath('mirakl-stock') || returnPath('mirakl-tracking')) {
       const watchFile = resolve(REPO_ROOT, 'functions/acceptance-watch.ts');
-      const stopCommerce = await startCommerceLoop({
-        config,
-        sandbox,
-        ...(returnPath('mirakl-stock') ? { stockHandlerFile: returnPath('mirakl-stock') } : {}),
-        ...(returnPath('mirakl-acceptance') && existsSync(watchFile) ? { watchHandlerFile: watchFile } : {}),
-        warn,
-      });
-      cleanups.push(stopCommerce);
+      jobs.push(
+        ...(await prepareCommerceLoop({
+          config,
+          sandbox,
+          ...(returnPath('mirakl-stock') ? { stockHandlerFile: returnPath('mirakl-stock') } : {}),
+          ...(returnPath('mirakl-acceptance') && existsSync(watchFile) ? { watchHandlerFile: watchFile } : {}),
+        })),
+      );
     }
 
-    let webhookServer: FunctionUrlServer | undefined;
     if (webhook) {
       webhookServer = await startFunctionUrl({
         handler: webhook,
@@ -331,11 +374,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         if (!poller) throw new Error('functions/poller.ts does not exist yet');
         return poller(input, lambdaContext('marketbridge-poller', 15 * 60_000));
       },
+      jobs,
       ...(options.schedulerClock ? { clock: options.schedulerClock } : {}),
       onOutcome: (outcome) => {
         if (!outcome.ok && outcome.error) {
           warn(`poller ${outcome.input.mode} ${outcome.input.marketplace} failed: ${outcome.error.name}: ${outcome.error.message}`);
         }
+      },
+      onJobOutcome: (outcome) => {
+        if (!outcome.ok && outcome.error) warn(`${outcome.job} failed: ${outcome.error.name}: ${outcome.error.message}`);
       },
     });
     cleanups.push(() => scheduler.stop());
@@ -353,6 +400,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         events: { total: bus.totalEvents(), byMarketplace: bus.countsByMarketplace() },
         ...(exceptions ? { exceptions } : {}),
         polls: scheduler.snapshot(),
+        schedules: scheduler.jobsSnapshot(),
+        miraklCalls: miraklCalls(sandbox),
+        stockImports: sandbox.stock.totals(),
+        destinations: Object.fromEntries(
+          Object.entries(destinations).flatMap(([name, destination]) => (destination.stats ? [[name, destination.stats()]] : [])),
+        ),
         queues: connectors.map((c) => {
           const depth = c.queue.depth();
           const dead = c.dlq.depth();
@@ -397,12 +450,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (options.schedule ?? true) scheduler.start();
     const tickMs = options.tickIntervalMs ?? 5000;
     if (tickMs > 0) {
+      let destinationsTicking = false;
       const ticker = setInterval(() => {
         try {
           sandbox.world.tick();
         } catch (error) {
           warn(`sandbox tick failed: ${(error as Error).message}`);
         }
+        // A destination's tick may call our webhook; a slow one makes the next tick skip, not pile up.
+        if (destinationsTicking) return;
+        destinationsTicking = true;
+        void Promise.all(
+          Object.entries(destinations).map(([name, destination]) =>
+            destination.tick?.().catch((error: Error) => warn(`${name} sandbox tick failed: ${error.message}`)),
+          ),
+        ).finally(() => (destinationsTicking = false));
       }, tickMs);
       cleanups.push(() => clearInterval(ticker));
     }
@@ -425,6 +487,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       runPoll: async (marketplace, mode = 'poll') => {
         const outcome = await scheduler.run(marketplace, mode);
         if (!outcome.ok) throw outcome.error ?? new Error(`poller ${mode} ${marketplace} failed`);
+        return outcome;
+      },
+      scheduledJobs: jobs.map((job) => job.name),
+      runScheduled: async (job) => {
+        const outcome = await scheduler.runJob(job);
+        if (!outcome.ok) throw outcome.error ?? new Error(`${job} failed`);
         return outcome;
       },
       snapshot,

@@ -1,7 +1,9 @@
 /**
  * The schedules the stack creates with EventBridge Scheduler: the poller per marketplace every
  * `poll.intervalMinutes` (first run right at start) and the daily sweep at 03:15 UTC. Runs of one marketplace never overlap: a
- * poll tick that finds the previous run still going is skipped, a sweep waits for it.
+ * poll tick that finds the previous run still going is skipped, a sweep waits for it. The other scheduled Lambdas
+ * (stock runs, acceptance deadline watch) are jobs: each every `intervalMinutes`, first run `JOB_FIRST_RUN_MS` after
+ * start (after the first polls), a tick skipped while the previous run is still going.
  */
 export type PollerMode = 'poll' | 'sweep';
 export interface PollerInput {
@@ -49,12 +51,31 @@ export interface ScheduleStats {
   lastError?: string;
 }
 
+/** A scheduled Lambda other than the poller, invoked with the input its schedule sends. */
+export interface ScheduledJob {
+  name: string;
+  intervalMinutes: number;
+  invoke(): Promise<unknown>;
+}
+
+export interface JobOutcome {
+  job: string;
+  ok: boolean;
+  durationMs: number;
+  error?: Error;
+}
+
+/** Soon after start, not at it: the first polls have put the sandbox's orders on the bus by then. */
+export const JOB_FIRST_RUN_MS = 10_000;
+
 export interface SchedulerOptions {
   marketplaces: readonly { id: string; intervalMinutes: number }[];
   invoke(input: PollerInput): Promise<unknown>;
+  jobs?: readonly ScheduledJob[];
   clock?: SchedulerClock;
   sweepAtUtc?: { hour: number; minute: number };
   onOutcome?(outcome: RunOutcome): void;
+  onJobOutcome?(outcome: JobOutcome): void;
 }
 
 export class Scheduler {
@@ -62,11 +83,14 @@ export class Scheduler {
   private readonly timers = new Set<unknown>();
   private readonly busy = new Map<string, Promise<void>>();
   private readonly stats = new Map<string, ScheduleStats>();
+  private readonly jobsBusy = new Map<string, Promise<JobOutcome>>();
+  private readonly jobStats = new Map<string, ScheduleStats>();
   private running = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.clock = options.clock ?? systemSchedulerClock;
     for (const mp of options.marketplaces) this.stats.set(mp.id, { runs: 0, failures: 0, skipped: 0 });
+    for (const job of options.jobs ?? []) this.jobStats.set(job.name, { runs: 0, failures: 0, skipped: 0 });
   }
 
   start(): void {
@@ -80,6 +104,13 @@ export class Scheduler {
       });
       const firstSweep = msUntilDaily(startedAt, this.options.sweepAtUtc ?? DEFAULT_SWEEP_AT_UTC);
       this.every(startedAt, DAY_MS, firstSweep, () => void this.run(mp.id, 'sweep'));
+    }
+    for (const job of this.options.jobs ?? []) {
+      this.every(startedAt, job.intervalMinutes * 60_000, JOB_FIRST_RUN_MS, () => {
+        const stats = this.jobStat(job.name);
+        if (this.jobsBusy.has(job.name)) stats.skipped += 1;
+        else void this.runJob(job.name);
+      });
     }
   }
 
@@ -133,15 +164,54 @@ export class Scheduler {
     return outcome;
   }
 
+  private jobStat(name: string): ScheduleStats {
+    const stats = this.jobStats.get(name);
+    if (!stats) throw new Error(`no scheduled job "${name}"`);
+    return stats;
+  }
+
+  /** Runs a job now, or joins its run in progress; resolves with the outcome. */
+  async runJob(name: string): Promise<JobOutcome> {
+    const job = this.options.jobs?.find((j) => j.name === name);
+    if (!job) throw new Error(`no scheduled job "${name}"`);
+    const inProgress = this.jobsBusy.get(name);
+    if (inProgress) return inProgress;
+    const stats = this.jobStat(name);
+    // Started on a microtask so the run is registered as busy before it can finish.
+    const run = Promise.resolve().then(async (): Promise<JobOutcome> => {
+      const started = this.clock.now();
+      let outcome: JobOutcome;
+      try {
+        await job.invoke();
+        outcome = { job: name, ok: true, durationMs: this.clock.now() - started };
+      } catch (error) {
+        outcome = { job: name, ok: false, durationMs: this.clock.now() - started, error: error as Error };
+        stats.failures += 1;
+        stats.lastError = `${(error as Error).name}: ${(error as Error).message}`.slice(0, 200);
+      }
+      stats.runs += 1;
+      stats.lastRunAt = started;
+      this.jobsBusy.delete(name);
+      this.options.onJobOutcome?.(outcome);
+      return outcome;
+    });
+    this.jobsBusy.set(name, run);
+    return run;
+  }
+
   /** Stops the schedules and waits for runs in progress. */
   async stop(): Promise<void> {
     this.running = false;
     for (const handle of this.timers) this.clock.clearTimeout(handle);
     this.timers.clear();
-    await Promise.allSettled([...this.busy.values()]);
+    await Promise.allSettled([...this.busy.values(), ...this.jobsBusy.values()]);
   }
 
   snapshot(): Record<string, ScheduleStats> {
     return Object.fromEntries([...this.stats].map(([id, stats]) => [id, { ...stats }]));
+  }
+
+  jobsSnapshot(): Record<string, ScheduleStats> {
+    return Object.fromEntries([...this.jobStats].map(([name, stats]) => [name, { ...stats }]));
   }
 }

@@ -21,6 +21,14 @@ export interface RuntimeSnapshot {
   /** Undefined when the exceptions table could not be read. */
   exceptions?: { open: number; byType: Record<string, number> };
   polls: Record<string, ScheduleStats>;
+  /** The other scheduled Lambdas (stock runs, acceptance watch), by job name. */
+  schedules?: Record<string, ScheduleStats>;
+  /** Return-path and other Mirakl calls the sandbox answered, by operation. */
+  miraklCalls?: Record<string, { ok: number; failed: number }>;
+  /** STO01 imports the Mirakl sandbox received, by marketplace. */
+  stockImports?: Record<string, { imports: number; lines: number; linesInError: number }>;
+  /** Counts a destination sandbox reports about itself (the SFCC warehouse), by connector. */
+  destinations?: Record<string, Record<string, number>>;
   queues: QueueSummary[];
   putEventsFaultsInjected: number;
 }
@@ -51,6 +59,29 @@ export function formatSummary(snapshot: RuntimeSnapshot): string {
   }
   for (const [marketplace, polls] of Object.entries(snapshot.polls)) {
     if (polls.lastError) lines.push(`  ${marketplace} last poll error: ${polls.lastError}`);
+  }
+  const miraklCalls = snapshot.miraklCalls ?? {};
+  const returnPath = ['OR21', 'OR23', 'OR24', 'ST01', 'SH21', 'STO02', 'STO03']
+    .filter((op) => miraklCalls[op])
+    .map((op) => {
+      const calls = miraklCalls[op] as { ok: number; failed: number };
+      return `${op} ${calls.ok}${calls.failed ? ` (+${calls.failed} refused)` : ''}`;
+    });
+  const imports = Object.entries(snapshot.stockImports ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([mp, t]) => `${mp} ${t.imports} (${t.lines} lines${t.linesInError ? `, ${t.linesInError} in error` : ''})`);
+  if (returnPath.length > 0 || imports.length > 0) {
+    lines.push(`  mirakl return path: ${returnPath.join(', ') || 'no calls yet'} | STO01 ${imports.join(', ') || '0'}`);
+  }
+  for (const [name, stats] of Object.entries(snapshot.destinations ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(`  ${name} sandbox: ${Object.entries(stats).map(([key, n]) => `${key} ${n}`).join(', ')}`);
+  }
+  const schedules = Object.entries(snapshot.schedules ?? {}).map(
+    ([job, s]) => `${job} ${s.runs}${s.failures ? ` (${s.failures} failed)` : ''}${s.skipped ? ` (${s.skipped} skipped)` : ''}`,
+  );
+  if (schedules.length > 0) lines.push(`  scheduled runs: ${schedules.join(', ')}`);
+  for (const [job, s] of Object.entries(snapshot.schedules ?? {})) {
+    if (s.lastError) lines.push(`  ${job} last error: ${s.lastError}`);
   }
   if (snapshot.exceptions) {
     const byType = counts(snapshot.exceptions.byType);

@@ -45,6 +45,8 @@ export interface MiraklSandboxOptions {
   clock?: () => Date;
   /** Accept waiting orders on tick; turn off when the acceptance connector runs. Default true. */
   autoAccept?: boolean;
+  /** Ship orders in SHIPPING on tick; turn off when the tracking connector ships them. Default true. */
+  autoShip?: boolean;
   /** Hours before an order left in WAITING_ACCEPTANCE is auto-refused. Default 72. */
   acceptanceWindowHours?: number;
   /** OR13–OR15 asynchronous export behaviour. */
@@ -443,6 +445,7 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
     seed: options.seed,
     clock: options.clock,
     autoAccept: options.autoAccept,
+    autoShip: options.autoShip,
     acceptanceWindowHours: options.acceptanceWindowHours,
   });
   if (options.seed !== undefined) world.seedHistory();

@@ -91,6 +91,18 @@ export class StockImports {
     for (const entry of this.imports.values()) this.stage(entry);
   }
 
+  /** Imports received and their lines, per marketplace (counts only: what the local summary shows). */
+  totals(): Record<string, { imports: number; lines: number; linesInError: number }> {
+    const totals: Record<string, { imports: number; lines: number; linesInError: number }> = {};
+    for (const entry of this.imports.values()) {
+      const total = (totals[entry.marketplace] ??= { imports: 0, lines: 0, linesInError: 0 });
+      total.imports += 1;
+      total.lines += entry.rows.length;
+      total.linesInError += entry.errors.length;
+    }
+    return totals;
+  }
+
   private find(marketplace: string, id: string): StockImport | undefined {
     const entry = this.imports.get(id);
     return entry?.marketplace === marketplace ? entry : undefined;

@@ -37,6 +37,8 @@ export interface MiraklWorldOptions {
   clock?: () => Date;
   /** Accept waiting orders on tick, as a seller's back-office rule would; off when our acceptance connector runs. */
   autoAccept?: boolean;
+  /** Ship orders on tick, as a seller shipping by hand would; off when our dispatch connector ships them (OR23/OR24). */
+  autoShip?: boolean;
   /** Hours before Mirakl auto-refuses an order left in WAITING_ACCEPTANCE. */
   acceptanceWindowHours?: number;
 }
@@ -112,11 +114,13 @@ export class MiraklWorld {
   private timeOverride: Date | undefined;
   readonly acceptanceWindowHours: number;
   autoAccept: boolean;
+  autoShip: boolean;
 
   constructor(options: MiraklWorldOptions) {
     this.random = new Random(options.seed ?? 1);
     this.clock = options.clock ?? (() => new Date());
     this.autoAccept = options.autoAccept ?? true;
+    this.autoShip = options.autoShip ?? true;
     this.acceptanceWindowHours = options.acceptanceWindowHours ?? 72;
     options.marketplaces.forEach((input, index) => {
       const profile = profileFor(input, index);
@@ -619,7 +623,7 @@ export class MiraklWorld {
           return;
         }
         if (r.chance(0.01)) return this.cancel(mp, id);
-        if (r.chance(0.35)) this.ship(mp, id, this.trackingFor(this.market(mp)));
+        if (this.autoShip && r.chance(0.35)) this.ship(mp, id, this.trackingFor(this.market(mp)));
         return;
       }
       case 'SHIPPED': {
