@@ -6,8 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { backfill } from '../../cli/backfill';
 import { main } from '../../cli/main';
 import { CollectingPublisher } from '../../functions/shared/ingest/memory';
-import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
-import { backfillProcess, backfillStores } from '../support/backfillFixtures';
+import type { MiraklSandbox } from '../../local/sandboxes/mirakl';
+import { backfillProcess, backfillStores, pastOrdersSandbox } from '../support/backfillFixtures';
 
 const API_KEY = 'backfill-cli-key';
 let sandbox: MiraklSandbox;
@@ -17,17 +17,7 @@ const publisher = new CollectingPublisher();
 
 beforeEach(async () => {
   clock = Date.parse('2026-11-22T09:00:00Z');
-  sandbox = await startMiraklSandbox({
-    port: 0,
-    clock: () => new Date(clock),
-    marketplaces: [{ id: 'debenhams', apiKey: API_KEY, currency: 'GBP' }],
-    exports: { maxOrdersPerFile: 150 },
-  });
-  for (let i = 0; i < 300; i += 1) {
-    const order = sandbox.world.createOrder('debenhams', { createdAt: new Date(Date.parse('2026-09-01T00:00:00Z') + i * 3_600_000) });
-    sandbox.world.accept('debenhams', order.order_id);
-    sandbox.world.debit('debenhams', order.order_id);
-  }
+  sandbox = await pastOrdersSandbox({ apiKey: API_KEY, clock: () => clock, count: 300, first: '2026-09-01T00:00:00Z', everyMs: 3_600_000, maxOrdersPerFile: 150 });
 });
 afterEach(async () => sandbox.close());
 

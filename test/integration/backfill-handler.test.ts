@@ -13,7 +13,8 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/
 import { LocalBus } from '../../local/bus';
 import { lambdaContext } from '../../local/lambda';
 import { QueueRegistry } from '../../local/queue';
-import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
+import type { MiraklSandbox } from '../../local/sandboxes/mirakl';
+import { pastOrdersSandbox } from '../support/backfillFixtures';
 
 const KEY = 'backfill-handler-key';
 let aws: LocalAws;
@@ -22,12 +23,7 @@ const bus = new LocalBus({ name: 'backfill-bus' });
 const queues = new QueueRegistry();
 
 beforeAll(async () => {
-  sandbox = await startMiraklSandbox({ port: 0, marketplaces: [{ id: 'debenhams', apiKey: KEY, currency: 'GBP' }] });
-  for (let i = 0; i < 120; i += 1) {
-    const order = sandbox.world.createOrder('debenhams', { createdAt: new Date(Date.parse('2026-06-01T00:00:00Z') + i * 3_600_000) });
-    sandbox.world.accept('debenhams', order.order_id);
-    sandbox.world.debit('debenhams', order.order_id);
-  }
+  sandbox = await pastOrdersSandbox({ apiKey: KEY, count: 120, first: '2026-06-01T00:00:00Z', everyMs: 3_600_000 });
   aws = await startLocalAws({ bus, queues });
   const queue = queues.create({ name: 'marketbridge-klaviyo' });
   bus.addRule({ name: 'klaviyo', pattern: { source: ['marketbridge.mirakl'], 'detail-type': ['Order Confirmed'] }, deliver: (json) => queue.send(json) });

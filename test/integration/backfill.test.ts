@@ -13,8 +13,8 @@ import type { BusinessEvent } from '../../functions/shared/events';
 import { CollectingPublisher } from '../../functions/shared/ingest/memory';
 import type { EventPublisher } from '../../functions/shared/ingest/ports';
 import { createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
-import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
-import { type BackfillStores, backfillProcess, backfillStores } from '../support/backfillFixtures';
+import type { MiraklSandbox } from '../../local/sandboxes/mirakl';
+import { type BackfillStores, backfillProcess, backfillStores, pastOrdersSandbox } from '../support/backfillFixtures';
 import { type Harness, startHarness } from '../support/connectorHarness';
 
 const API_KEY = 'backfill-test-key';
@@ -27,19 +27,9 @@ let clock: number;
 
 beforeEach(async () => {
   clock = Date.parse('2026-11-22T09:00:00Z');
-  sandbox = await startMiraklSandbox({
-    port: 0,
-    clock: () => new Date(clock),
-    marketplaces: [{ id: 'debenhams', apiKey: API_KEY, currency: 'GBP' }],
-    exports: { maxOrdersPerFile: 150 },
-  });
-  // Past orders, confirmed and shipped, one a day-ish inside the window; one order outside it.
-  for (let i = 0; i < ORDERS; i += 1) {
-    const order = sandbox.world.createOrder('debenhams', { createdAt: new Date(Date.parse(request.from) + (i + 1) * 9_000_000) });
-    sandbox.world.accept('debenhams', order.order_id);
-    sandbox.world.debit('debenhams', order.order_id);
-    sandbox.world.ship('debenhams', order.order_id);
-  }
+  // Past orders, confirmed and shipped, every 2.5 hours inside the window; one order outside it.
+  const first = new Date(Date.parse(request.from) + 9_000_000).toISOString();
+  sandbox = await pastOrdersSandbox({ apiKey: API_KEY, clock: () => clock, count: ORDERS, first, everyMs: 9_000_000, shipped: true, maxOrdersPerFile: 150 });
   sandbox.world.createOrder('debenhams', { createdAt: new Date('2026-11-10T00:00:00Z') });
 });
 afterEach(async () => sandbox.close());

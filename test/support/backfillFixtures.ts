@@ -8,6 +8,7 @@ import { CollectingExceptions, MemoryState } from '../../functions/shared/ingest
 import type { EventPublisher } from '../../functions/shared/ingest/ports';
 import { InMemoryCallSlotStore, createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
 import { createMiraklClient } from '../../functions/shared/mirakl/client';
+import { type MiraklSandbox, startMiraklSandbox } from '../../local/sandboxes/mirakl';
 
 export interface BackfillStores {
   progress: MemoryProgressStore;
@@ -41,4 +42,30 @@ export function backfillProcess(
     now: () => new Date(clock.now()),
     sleep: async (ms) => clock.advance(ms),
   };
+}
+
+/** A Mirakl sandbox for one marketplace holding `count` past orders, accepted and debited (and shipped if asked). */
+export async function pastOrdersSandbox(options: {
+  apiKey: string;
+  clock?: () => number;
+  count: number;
+  first: string;
+  everyMs: number;
+  shipped?: boolean;
+  maxOrdersPerFile?: number;
+}): Promise<MiraklSandbox> {
+  const clock = options.clock;
+  const sandbox = await startMiraklSandbox({
+    port: 0,
+    ...(clock ? { clock: () => new Date(clock()) } : {}),
+    marketplaces: [{ id: 'debenhams', apiKey: options.apiKey, currency: 'GBP' }],
+    ...(options.maxOrdersPerFile ? { exports: { maxOrdersPerFile: options.maxOrdersPerFile } } : {}),
+  });
+  for (let i = 0; i < options.count; i += 1) {
+    const order = sandbox.world.createOrder('debenhams', { createdAt: new Date(Date.parse(options.first) + i * options.everyMs) });
+    sandbox.world.accept('debenhams', order.order_id);
+    sandbox.world.debit('debenhams', order.order_id);
+    if (options.shipped) sandbox.world.ship('debenhams', order.order_id);
+  }
+  return sandbox;
 }
