@@ -33,6 +33,8 @@ export interface ModeResult {
   callsPer1000Orders: number;
   byRoute: Record<string, number>;
   throttled: number;
+  /** Virtual time from the first request to the last: with the counts, the rate achieved against a limit. */
+  spanMs: number;
 }
 
 export interface BenchResult {
@@ -67,6 +69,7 @@ export function modeResult(requests: readonly ReceivedRequest[], orders: number,
     callsPer1000Orders: (requests.length / orders) * 1_000,
     byRoute,
     throttled: requests.filter((r) => r.status === 429).length,
+    spanMs: requests.length > 0 ? (requests[requests.length - 1] as ReceivedRequest).at - (requests[0] as ReceivedRequest).at : 0,
   };
 }
 

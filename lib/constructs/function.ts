@@ -25,7 +25,7 @@ export const PROJECT_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
 /** The X-Ray SDK inside Powertools Tracer is CommonJS; an ESM bundle needs `require` recreated. */
-const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
 export const POWERTOOLS_METRICS_NAMESPACE = 'MarketBridge';
 

@@ -1,0 +1,36 @@
+/**
+ * Smoke test of `npm run bench -- --json` in its quick mode: stdout is only metric lines, one JSON object each, and
+ * every metric docs/performance.md reports is there with a number and a unit. No figure is asserted: speed belongs
+ * to the benchmark, not to a test.
+ */
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { handlerModules } from '../../bench/bundles';
+import { CONNECTOR_NAMES } from '../../functions/shared/config';
+
+const EXPECTED = [
+  'pipeline.orders_per_second',
+  ...CONNECTOR_NAMES.flatMap((name) => [`${name}.calls_per_1000_orders.live`, `${name}.calls_per_1000_orders.history`]),
+  'klaviyo.history.rate_fraction',
+  'dotdigital.history.rate_fraction',
+  'mirakl.calls_per_poll',
+  'latency.p50_ms',
+  'latency.p99_ms',
+  ...handlerModules().map((name) => `lambda.${name}.bundle_kb`),
+  'cost.usd_per_million_orders',
+];
+
+describe('npm run bench', () => {
+  it('prints every metric as one JSON line {metric, value, unit}', () => {
+    const run = spawnSync('npx', ['tsx', 'bench/run.ts', '--quick', '--json'], { encoding: 'utf8', timeout: 150_000 });
+    expect(run.status, run.stderr.slice(-2_000)).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    const metrics = lines.map((line) => JSON.parse(line) as { metric: string; value: unknown; unit: unknown });
+    for (const m of metrics) {
+      expect(Object.keys(m).sort()).toEqual(['metric', 'unit', 'value']);
+      expect(typeof m.value === 'number' && Number.isFinite(m.value), m.metric).toBe(true);
+      expect(typeof m.unit === 'string' && m.unit.length > 0, m.metric).toBe(true);
+    }
+    expect(metrics.map((m) => m.metric).sort()).toEqual([...EXPECTED].sort());
+  }, 180_000);
+});
