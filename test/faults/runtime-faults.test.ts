@@ -10,46 +10,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DynamoMappingTable } from '../../functions/shared/commerce/dynamoMappings';
-import { SkuMap } from '../../functions/shared/commerce/mappings';
-import { type Config, parseConfig } from '../../functions/shared/config';
+import { everyDestinationConfig, mapSandboxSkus, minutePasses, newConfirmedOrders } from '../../bench/latency';
 import { orderNoFor } from '../../functions/shared/sfcc/mapping';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type ConnectorRuntime, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import type { DotdigitalSandbox } from '../../local/sandboxes/dotdigital';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
-import { profileFor } from '../../local/sandboxes/mirakl/catalogue';
 import type { SfccSandbox } from '../../local/sandboxes/sfcc';
-import { sandboxProductId } from '../../local/sandboxes/sfcc/attach';
 import type { SfmcSandbox } from '../../local/sandboxes/sfmc';
-import { sfccConfig } from '../support/sfccFixtures';
 import { type NetworkFaults, installNetworkFaults } from './network';
 
 const VISIBILITY_SECONDS = 2;
 const MAX_RECEIVES = 4;
-const CONFIRMED_JOURNEY = 'APIEvent-faults-confirmed';
-
-/** Every destination connector on, both marketplaces, the SFCC block from the SFCC fixtures. */
-function everyDestination(): Config {
-  const base = sfccConfig();
-  return parseConfig({
-    ...base,
-    connectors: {
-      ...base.connectors,
-      klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo' },
-      dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1 },
-      sfmc: { enabled: true, secretName: 'marketbridge/sfmc', subdomain: 'mc-local', journeys: { confirmed: { eventDefinitionKey: CONFIRMED_JOURNEY } } },
-    },
-  });
-}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-faults-'));
 let runtime: LocalRuntime;
 let network: NetworkFaults;
 let documents: DynamoDBDocumentClient;
-const mappedSkus = new Map<string, string[]>();
+let mappedSkus: Map<string, string[]>;
 
 const klaviyo = () => runtime.destinations.klaviyo as KlaviyoSandbox;
 const dotdigital = () => runtime.destinations.dotdigital as DotdigitalSandbox;
@@ -62,7 +42,7 @@ beforeAll(async () => {
   // Before the runtime: connectors build their HTTP clients (and keep `fetch`) on their first invocation.
   network = installNetworkFaults();
   runtime = await startLocalRuntime({
-    config: everyDestination(),
+    config: everyDestinationConfig(),
     dataDir,
     randomPorts: true,
     schedule: false,
@@ -72,18 +52,7 @@ beforeAll(async () => {
   });
   const client = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   documents = DynamoDBDocumentClient.from(client);
-  const table = new DynamoMappingTable(documents, runtime.aws.dynamo.tableNames.mappings);
-  for (const [index, marketplace] of runtime.config.marketplaces.entries()) {
-    const skus = new SkuMap(table, marketplace.id);
-    const mapped: string[] = [];
-    for (const offer of profileFor({ id: marketplace.id, apiKey: '' }, index).offers) {
-      const productId = sandboxProductId(offer.sku);
-      if (!productId) continue;
-      await skus.set(offer.sku, productId);
-      mapped.push(offer.sku);
-    }
-    mappedSkus.set(marketplace.id, mapped);
-  }
+  mappedSkus = await mapSandboxSkus(runtime, documents);
   // The seeded history first, so every scenario below starts from empty queues.
   await poll();
   await settled(90_000);
@@ -107,34 +76,13 @@ async function settled(timeout = 60_000): Promise<void> {
   );
 }
 
-/** New accepted and paid orders in the Mirakl sandbox, every line on a mapped SKU; returns `{mp}:{order_id}` keys. */
+/** New accepted and paid orders on mapped SKUs; returns `{mp}:{order_id}` keys. */
 function newOrders(mp: string, count: number): string[] {
-  const world = runtime.sandbox.world;
-  const skus = mappedSkus.get(mp)!;
-  return Array.from({ length: count }, (_, i) => {
-    const order = world.createOrder(mp, { state: 'WAITING_ACCEPTANCE', lines: [{ offerSku: skus[i % skus.length]!, quantity: 1 }] });
-    world.accept(mp, order.order_id);
-    if (world.get(mp, order.order_id)!.order_state.startsWith('WAITING_DEBIT')) world.debit(mp, order.order_id);
-    return `${mp}:${order.order_id}`;
-  });
-}
-
-/**
- * A minute passes for Mirakl's call-frequency contract (OR11 at most once a minute per marketplace): the slots the
- * poller took move back a minute, so the next poll may call OR11 without the test waiting for real.
- */
-async function minutePasses(): Promise<void> {
-  const table = runtime.aws.dynamo.tableNames.state;
-  const slots = (await documents.send(new ScanCommand({ TableName: table, FilterExpression: 'attribute_exists(lastCallAt)' }))).Items ?? [];
-  for (const slot of slots) {
-    await documents.send(
-      new UpdateCommand({ TableName: table, Key: { pk: slot.pk }, UpdateExpression: 'SET lastCallAt = :earlier', ExpressionAttributeValues: { ':earlier': slot.lastCallAt - 60_000 } }),
-    );
-  }
+  return newConfirmedOrders(runtime, mp, mappedSkus.get(mp)!, count).map((orderId) => `${mp}:${orderId}`);
 }
 
 async function poll(): Promise<void> {
-  await minutePasses();
+  await minutePasses(runtime, documents);
   await runtime.runPoll('debenhams');
   await runtime.runPoll('decathlon');
 }
@@ -207,11 +155,11 @@ describe('fault injection on the local pipeline', () => {
   it('Mirakl failing mid-pagination and dropping connections: the next poll loses and doubles nothing', async () => {
     const keys = newOrders('debenhams', 105);
     runtime.sandbox.faults.failPage({ operation: 'OR11', offset: 100, status: 500, times: 10 });
-    await minutePasses();
+    await minutePasses(runtime, documents);
     await expect(runtime.runPoll('debenhams')).rejects.toThrow();
     runtime.sandbox.faults.clear();
     runtime.sandbox.faults.resetConnection({ operation: 'OR11', times: 1 });
-    await minutePasses();
+    await minutePasses(runtime, documents);
     await runtime.runPoll('debenhams');
     expect(runtime.sandbox.requests.some((r) => r.operation === 'OR11' && r.status === 500)).toBe(true);
     // The failed run published its first page; the rerun re-read it and published none of it again.
