@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { type Config, marketplaceById, resolveConfig } from '../functions/shared/config';
+import { isErasure } from '../functions/shared/privacy/erasure';
 import { CONNECTOR_ROUTES } from '../functions/shared/routes';
 import type { BusinessEvent } from '../functions/shared/events';
 import type { ExceptionInput } from '../functions/shared/exceptions';
@@ -84,7 +85,9 @@ const MARKETING_PLANNERS = {
 function marketingRequests(event: BusinessEvent, config: Config, backfill: boolean): PlannedRequest[] {
   return (Object.keys(MARKETING_PLANNERS) as (keyof typeof MARKETING_PLANNERS)[]).flatMap((name) => {
     const connector = config.connectors[name];
-    if (!connector?.enabled || !CONNECTOR_ROUTES[name].includes(event.detailType)) return [];
+    // An erasure's requests depend on what the destination holds (Klaviyo looks the profile up first): the dry run
+    // shows the event itself.
+    if (!connector?.enabled || !CONNECTOR_ROUTES[name].includes(event.detailType) || isErasure(event)) return [];
     if (connector.marketplaces.length > 0 && !connector.marketplaces.includes(event.detail.marketplace)) return [];
     return MARKETING_PLANNERS[name](event, config, { backfill });
   });

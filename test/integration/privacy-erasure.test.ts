@@ -3,14 +3,18 @@
  * (Klaviyo through the deployed runtime, queue and idempotency included), and the OR11 sign of a buyer Mirakl has
  * anonymised turning into exactly one erasure.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../cli/main';
 import { marketplaceById, sandboxConfig } from '../../functions/shared/config';
 import { orderFacts } from '../../functions/shared/ingest/orderFacts';
 import { erasureEvent, isAnonymisedBuyer } from '../../functions/shared/privacy/erasure';
 import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
 import { type Harness, startHarness } from '../support/connectorHarness';
 import { type DotdigitalRig, startDotdigitalRig } from '../support/dotdigitalFixtures';
-import { orderLifeEvents } from '../support/klaviyoFixtures';
+import { klaviyoConfig, orderLifeEvents } from '../support/klaviyoFixtures';
 import { rawOrder, updated } from '../support/miraklOrders';
 import { type SfmcRig, startSfmcRig } from '../support/sfmcFixtures';
 import { SFMC_SANDBOX_CLIENT } from '../../local/sandboxes/sfmc';
@@ -144,6 +148,19 @@ describe('a buyer Mirakl anonymised, as OR11 shows it', () => {
     expect(isAnonymisedBuyer({ ...live, anonymized_at: '2026-11-21T10:00:00Z' })).toBe(true);
     // A click-and-collect order without an address still has the buyer's name.
     expect(isAnonymisedBuyer({ ...live, customer: { ...(live.customer as object), shipping_address: null } })).toBe(false);
+  });
+
+  it('marketbridge plan shows the erasure event (its requests depend on what each destination holds)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-erasure-'));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(klaviyoConfig()));
+    writeFileSync(join(dir, 'or11.json'), JSON.stringify({ orders: [anonymised(rawOrder('AN3-A'))] }));
+    const lines: { kind: string; detailType?: string }[] = [];
+    const code = await main(['plan', '--config', join(dir, 'config.json'), '--marketplace', 'debenhams', join(dir, 'or11.json')], {
+      line: (v) => lines.push(v as { kind: string }),
+      error: () => undefined,
+    });
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.kind === 'event').map((l) => l.detailType)).toContain('Customer Erasure Requested');
   });
 
   it('the first read of an anonymised order publishes one erasure, re-reads publish none', () => {
