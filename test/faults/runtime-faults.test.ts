@@ -22,8 +22,13 @@ import type { SfccSandbox } from '../../local/sandboxes/sfcc';
 import type { SfmcSandbox } from '../../local/sandboxes/sfmc';
 import { type NetworkFaults, installNetworkFaults } from './network';
 
-const VISIBILITY_SECONDS = 2;
-const MAX_RECEIVES = 4;
+/**
+ * Locally the visibility timeout is also the Lambda's timeout, and nothing kills a batch that runs past it: keep it
+ * well above a batch's duration, or a message comes back while its first delivery still runs (in AWS the visibility
+ * timeout is six times the function timeout, so that cannot happen).
+ */
+const VISIBILITY_SECONDS = 5;
+const MAX_RECEIVES = 3;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-faults-'));
 let runtime: LocalRuntime;
