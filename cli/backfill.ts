@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { formatProgress, progressFigures } from '../functions/shared/backfill/report';
 import { awsBackfillDependencies } from '../functions/shared/backfill/awsDependencies';
-import type { BackfillRequest } from '../functions/shared/backfill/progress';
+import { type BackfillRequest, loadIdOf } from '../functions/shared/backfill/progress';
 import { type BackfillDependencies, runBackfill } from '../functions/shared/backfill/run';
 import { CONNECTOR_NAMES, type Config, type ConnectorName, type MarketplaceConfig, marketplaceById, resolveConfig } from '../functions/shared/config';
 import { enabledConnectors } from '../functions/shared/routes';
@@ -80,12 +80,15 @@ export async function backfill(
   };
   if (request.from >= request.to) throw new UsageError('--from must be before --to');
 
-  const session = { startedAtMs: now(), doneAtStart: -1 };
+  const deps = depsFor(config, marketplace);
+  // The rate and ETA count what this run does: a resumed load starts from what was saved.
+  const saved = await deps.progress.load(loadIdOf(request));
+  const session = { startedAtMs: now(), doneAtStart: saved?.progress.ordersDone ?? 0 };
+  if (saved) out.error(`resuming ${saved.progress.loadId} at ${saved.progress.ordersDone} orders`);
   let shownAt = 0;
-  const outcome = await runBackfill(depsFor(config, marketplace), marketplace, request, {
+  const outcome = await runBackfill(deps, marketplace, request, {
     shouldStop: () => stop.aborted,
     onProgress: (progress) => {
-      if (session.doneAtStart < 0) session.doneAtStart = progress.ordersDone;
       const at = now();
       if (at - shownAt < PROGRESS_EVERY_MS && progress.status !== 'done') return;
       shownAt = at;

@@ -47,6 +47,7 @@ describe('marketbridge backfill', () => {
     const second = output();
     expect(await backfill(args, second.out, undefined, () => deps(), new AbortController().signal)).toBe(0);
     expect(second.lines).toEqual([expect.objectContaining({ status: 'done', orders: 300 })]);
+    expect(second.errors[0]).toMatch(/^resuming debenhams:2026-09-01T00:00:00.000Z:2026-10-01T00:00:00.000Z:all at 100 orders$/);
     expect(new Set(publisher.published.map((e) => e.id)).size).toBe(publisher.published.length);
     expect(publisher.published.filter((e) => e.detailType === 'Order Confirmed')).toHaveLength(300);
     expect(sandbox.requests.filter((r) => r.operation === 'OR13')).toHaveLength(1);
