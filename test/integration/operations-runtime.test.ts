@@ -15,6 +15,7 @@ import { main } from '../../cli/main';
 import type { ExceptionEntry } from '../../functions/shared/operations/inbox';
 import type { Reconciliation } from '../../functions/shared/operations/reconcile';
 import type { WeeklyReport } from '../../functions/shared/operations/report';
+import { lambdaContext } from '../../local/lambda';
 import type { LocalRuntime } from '../../local/runtime';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 import { drained as isDrained, localDynamo, releaseOr11Slots, runtimeAfterKlaviyoOutage, until } from '../support/operations';
@@ -137,6 +138,18 @@ describe('operations on the local runtime', () => {
     const resolved = await cli('exceptions', 'list', '--status', 'resolved', '--json');
     expect((resolved.lines as ExceptionEntry[]).find((e) => e.id === entry.id)?.resolution?.how).toBe('retried');
   }, 120_000);
+
+  it('the scheduled reconcile Lambda reconciles every marketplace and keeps the latest result for the console', async () => {
+    await releaseOr11Slots(runtime);
+    // Imported only now: the handler builds its clients from the environment the runtime has set.
+    const { handler } = await import('../../functions/reconcile');
+    const summary = (await handler({ days: 4 }, lambdaContext('marketbridge-reconcile', 60_000))) as { marketplace: string; connectors: { connector: string; missing: number }[] }[];
+    expect(summary.map((s) => s.marketplace)).toEqual(['debenhams', 'decathlon']);
+    expect(summary[0]!.connectors).toEqual([expect.objectContaining({ connector: 'klaviyo', missing: 0 })]);
+    const response = await fetch(`${runtime.consoleUrl}api/reconciliation`);
+    const { reconciliations } = (await response.json()) as { reconciliations: Reconciliation[] };
+    expect(reconciliations.map((r) => r.marketplace)).toEqual(['debenhams', 'decathlon']);
+  }, 60_000);
 
   it('the weekly report counts the week’s orders, deliveries, exceptions by owner and the redrive', async () => {
     await releaseOr11Slots(runtime);
