@@ -69,7 +69,7 @@ function orders(count: number): unknown[] {
 }
 
 /** The in-memory ingest dependencies of a dry run: `source` serves the orders, events go to `publish`. */
-function memoryIngest(source: () => Promise<MiraklOrdersSource>, publish: (events: readonly BusinessEvent[]) => Promise<void>) {
+export function memoryIngest(source: () => Promise<MiraklOrdersSource>, publish: (events: readonly BusinessEvent[]) => Promise<void>) {
   const state = new MemoryState();
   return {
     snapshots: state,

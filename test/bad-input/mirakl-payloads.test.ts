@@ -8,13 +8,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { marketplaceById, sandboxConfig } from '../../functions/shared/config';
-import { parseBusinessEvent } from '../../functions/shared/events';
+import { type BusinessEvent, parseBusinessEvent } from '../../functions/shared/events';
 import { PUT_EVENTS_MAX_ENTRY_BYTES } from '../../functions/shared/aws/eventPublisher';
 import { runIngest } from '../../functions/shared/ingest/ingestRun';
-import { CollectingExceptions, CollectingPublisher, MemoryState, RecordedOrders, openGate } from '../../functions/shared/ingest/memory';
+import { RecordedOrders } from '../../functions/shared/ingest/memory';
 import { orderFacts, type OrderFactsResult } from '../../functions/shared/ingest/orderFacts';
-import type { IngestDependencies } from '../../functions/shared/ingest/ports';
 import { type RawOrder, rawOrder } from '../support/miraklOrders';
+import { memoryIngest } from '../../bench/pipeline';
 
 const debenhams = marketplaceById(sandboxConfig, 'debenhams');
 const ctx = { marketplace: debenhams, component: 'poller' };
@@ -83,22 +83,11 @@ function expectAccountedFor(result: OrderFactsResult): void {
   expect(result.events.length > 0 || result.snapshot !== undefined || result.exception !== undefined).toBe(true);
 }
 
+/** A dry-run ingest over `orders` (the bench's in-memory wiring), collecting what it publishes. */
 function ingestHarness(orders: unknown[]) {
-  const state = new MemoryState();
-  const publisher = new CollectingPublisher();
-  const exceptions = new CollectingExceptions();
-  const deps: IngestDependencies = {
-    snapshots: state,
-    cursors: state,
-    pending: state,
-    publisher,
-    exceptions,
-    gate: openGate,
-    orders: async () => new RecordedOrders(orders),
-    log: { info: () => undefined, warn: () => undefined },
-    now: () => new Date('2026-11-22T12:00:00Z'),
-  };
-  return { deps, state, publisher, exceptions };
+  const published: BusinessEvent[] = [];
+  const deps = memoryIngest(async () => new RecordedOrders(orders), async (events) => void published.push(...events));
+  return { deps, state: deps.snapshots, exceptions: deps.exceptions, publisher: { published } };
 }
 
 describe('bad Mirakl payloads through the normaliser', () => {

@@ -121,6 +121,17 @@ function expectNoDeadLetters(): void {
   for (const c of runtime.connectors) expect(c.dlq.depth(), c.name).toEqual({ visible: 0, inFlight: 0 });
 }
 
+const DESTINATIONS = ['klaviyo', 'dotdigital', 'sfmc', 'sfcc-orders'];
+
+/** Polls, waits for every queue to empty, and checks the orders arrived once everywhere and nothing dead-lettered. */
+async function pollUntilDelivered(keys: readonly string[]): Promise<void> {
+  await poll();
+  await settled();
+  for (const name of DESTINATIONS) expect(network.pending(origin(name)), `${name}: every scripted network fault fired`).toBe(0);
+  expectExactlyOnce(keys);
+  expectNoDeadLetters();
+}
+
 async function exceptions(): Promise<Record<string, unknown>[]> {
   return (await documents.send(new ScanCommand({ TableName: runtime.aws.dynamo.tableNames.exceptions }))).Items ?? [];
 }
@@ -137,24 +148,17 @@ describe('fault injection on the local pipeline', () => {
     sfmc().inject({ kind: 'status', status: 502, times: 3 });
     sfcc().inject({ kind: 'status', status: 429, times: 4, retryAfterSeconds: 1 });
     sfcc().inject({ kind: 'status', status: 503, times: 3, route: 'createOrders' });
-    await poll();
-    await settled();
-    expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    await pollUntilDelivered(keys);
     for (const sandbox of [klaviyo(), dotdigital(), sfmc(), sfcc()]) expect(sandbox.requests.some((r) => r.status === 429)).toBe(true);
   }, 90_000);
 
   it('connection resets, before and after the destination applied the request', async () => {
     const keys = [...newOrders('debenhams', 3), ...newOrders('decathlon', 2)];
-    for (const name of ['klaviyo', 'dotdigital', 'sfmc', 'sfcc-orders']) {
+    for (const name of DESTINATIONS) {
       network.reset(origin(name), 2);
       network.reset(origin(name), 2, { afterEffect: true });
     }
-    await poll();
-    await settled();
-    for (const name of ['klaviyo', 'dotdigital', 'sfmc', 'sfcc-orders']) expect(network.pending(origin(name)), name).toBe(0);
-    expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    await pollUntilDelivered(keys);
   }, 60_000);
 
   it('Mirakl failing mid-pagination and dropping connections: the next poll loses and doubles nothing', async () => {
@@ -189,11 +193,7 @@ describe('fault injection on the local pipeline', () => {
       'sfcc-orders': /\/orders\b/,
     };
     for (const [name, path] of Object.entries(writes)) network.crash(origin(name), 1, path);
-    await poll();
-    await settled();
-    for (const name of ['klaviyo', 'dotdigital', 'sfmc', 'sfcc-orders']) expect(network.pending(origin(name)), name).toBe(0);
-    expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    await pollUntilDelivered(keys);
   }, 60_000);
 
   it('duplicate and out-of-order deliveries', async () => {
