@@ -21,7 +21,7 @@ const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [valu
 
 /** Every connector on, as the benchmark deploys it. */
 const everything = everyConnectorConfig;
-const secretOf = (name: 'klaviyo' | 'dotdigital' | 'sfmc' | 'sfcc-orders') => everything.connectors[name]!.secretName!;
+const secretOf = (name: 'klaviyo' | 'dotdigital' | 'sfmc') => everything.connectors[name]!.secretName!;
 const SECRETS = {
   klaviyo: secretOf('klaviyo'),
   dotdigital: secretOf('dotdigital'),
