@@ -14,6 +14,7 @@ import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
 import { BackfillJob } from './constructs/backfill';
 import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
+import { MarketBridgeFunction } from './constructs/function';
 import { MiraklReturn } from './constructs/mirakl-return';
 import { Operations } from './constructs/operations';
 import { MiraklPoller } from './constructs/poller';
@@ -156,6 +157,7 @@ export class MarketBridgeStack extends Stack {
       marketplaceSecrets: this.marketplaceSecrets,
       poller: this.poller,
       connectors: this.node.findAll().filter((c): c is MarketBridgeConnector => c instanceof MarketBridgeConnector),
+      functions: this.node.findAll().filter((c): c is MarketBridgeFunction => c instanceof MarketBridgeFunction),
       alarms: this.miraklReturn?.alarms ?? [],
     });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.topic.topicArn, description: 'Alarms and the weekly report' });

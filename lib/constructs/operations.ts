@@ -5,9 +5,9 @@
  *
  * Alarms: per connector DLQ depth > 0, oldest message age, rate-limited calls; per marketplace poller failures
  * and cursor lag; the poller's schedule DLQ; acceptance deadlines at risk (the return path's alarms, given a
- * topic here); open exceptions; reconciliation gaps per connector; failures of the operations functions.
+ * topic here); open exceptions; reconciliation gaps per connector; crashes of every function no queue feeds.
  */
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Names, Stack, Validations } from 'aws-cdk-lib';
 import {
   Alarm,
   ComparisonOperator,
@@ -25,6 +25,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { EventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -56,6 +57,8 @@ export interface OperationsProps {
   readonly marketplaceSecrets: Readonly<Record<string, ISecret>>;
   readonly poller: MiraklPoller;
   readonly connectors: readonly MarketBridgeConnector[];
+  /** The stack's other functions (poller, webhook, scheduled jobs); crashes of those a queue does not feed alarm. */
+  readonly functions?: readonly MarketBridgeFunction[];
   /** Alarms made elsewhere (the acceptance deadline watch) that should also notify the topic. */
   readonly alarms?: readonly Alarm[];
 }
@@ -144,13 +147,6 @@ export class Operations extends Construct {
       );
     }
     alarm(
-      'PollerErrors',
-      'Operations: the Mirakl poller function failed (see its logs).',
-      props.poller.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      0,
-      2,
-    );
-    alarm(
       'PollerScheduleDlq',
       'Operations: scheduled polls could not be started and were dead-lettered.',
       props.poller.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }),
@@ -219,8 +215,18 @@ export class Operations extends Construct {
       schedule: Schedule.cron(REPORT_CRON),
       targets: [new LambdaFunction(this.weeklyReport, { event: RuleTargetInput.fromObject({}), retryAttempts: 2 })],
     });
-    for (const [name, fn] of [['Reconcile', this.reconcile], ['WeeklyReport', this.weeklyReport]] as const) {
-      alarm(`${name}Errors`, `Operations: the ${name === 'Reconcile' ? 'daily reconciliation' : 'weekly report'} failed (see its logs).`, fn.metricErrors({ period: DAY, statistic: 'Sum' }), 0);
+    // Every function a queue does not feed (poller, webhook, scheduled jobs, these two): a crash is worth a look.
+    // Functions a queue feeds are covered by their DLQ alarms: their failures end there.
+    const fedByQueue = (fn: MarketBridgeFunction) => fn.node.children.some((child) => child instanceof EventSourceMapping);
+    const unfed = [...(props.functions ?? []), this.reconcile, this.weeklyReport].filter((fn) => !fedByQueue(fn));
+    for (const fn of unfed) {
+      alarm(
+        `Errors-${Names.uniqueId(fn)}`,
+        `Operations: the function ${fn.node.path} failed twice in a row (see its logs).`,
+        fn.metricErrors({ period: Duration.minutes(15), statistic: 'Sum' }),
+        0,
+        2,
+      );
     }
 
     this.dashboard = this.buildDashboard(config, props, connectorMetrics, reconciled);

@@ -86,7 +86,12 @@ describe('operations in the stack', () => {
       expect(byMetric('CursorLagSeconds')).toEqual([expect.objectContaining({ Threshold: cursorLagMinutes(config, marketplace) * 60, Statistic: 'Maximum' })]);
     }
     expect(cursorLagMinutes(config, config.marketplaces[0]!)).toBe(15);
-    expect(alarmsWhere((p) => p.MetricName === 'Errors' && p.Namespace === 'AWS/Lambda').length).toBe(3);
+    // Every function no queue feeds (poller, webhook, deadline watch, reconcile, weekly report…) alarms on a crash.
+    const crashWatched = alarmsWhere((p) => p.MetricName === 'Errors' && p.Namespace === 'AWS/Lambda').map((p) => p.Dimensions[0].Value.Ref);
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function')).map(([id]) => id);
+    const fed = new Set(Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).map((m: any) => m.Properties.FunctionName.Ref));
+    expect(crashWatched.sort()).toEqual(functions.filter((id) => !fed.has(id)).sort());
+    expect(crashWatched).toContain(logicalId(stack.poller.function));
   });
 
   it('alarms on open exceptions and on reconciliation gaps per connector', () => {
