@@ -20,6 +20,7 @@ import { Operations } from './constructs/operations';
 import { MiraklPoller } from './constructs/poller';
 import { PrivacyEraser } from './constructs/privacy';
 import { SfccOrders } from './constructs/sfcc-orders';
+import { SfccShipments } from './constructs/sfcc-shipments';
 import { MarketBridgeTables, type TableKey } from './constructs/tables';
 import { WebhookEndpoint } from './constructs/webhook';
 
@@ -62,6 +63,8 @@ export class MarketBridgeStack extends Stack {
   readonly sfccOrders?: SfccOrders;
   /** Present when any of `mirakl-acceptance`, `mirakl-stock`, `mirakl-tracking` is enabled. */
   readonly miraklReturn?: MiraklReturn;
+  /** Present when `mirakl-tracking` is enabled and SFCC is configured: the scheduled read of SFCC shipments. */
+  readonly sfccShipments?: SfccShipments;
   /** Alarms to the teams' topic, the dashboard, the daily reconciliation and the weekly report. */
   readonly operations: Operations;
   /** History loads (`marketbridge backfill` as a job): a state machine over the backfill function. */
@@ -126,6 +129,9 @@ export class MarketBridgeStack extends Stack {
         tables: this.tables,
         marketplaceSecrets: this.marketplaceSecrets,
       });
+    }
+    if (props.config.connectors['mirakl-tracking']?.enabled && props.config.sfcc) {
+      this.sfccShipments = new SfccShipments(this, 'SfccShipments', { config: props.config, bus: this.bus, tables: this.tables });
     }
 
     this.backfill = new BackfillJob(this, 'Backfill', {

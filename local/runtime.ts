@@ -146,7 +146,7 @@ export interface LocalRuntime {
   console: ConsoleServer;
   /** Invokes the poller for a marketplace now (after any run of it in progress); rejects if the run fails. */
   runPoll(marketplace: string, mode?: PollerMode): Promise<RunOutcome>;
-  /** Names of the other scheduled Lambdas (`mirakl-stock <marketplace>`, `acceptance-watch`). */
+  /** Names of the other scheduled Lambdas (`mirakl-stock <marketplace>`, `acceptance-watch`, `sfcc-shipments`). */
   scheduledJobs: readonly string[];
   /** Runs a scheduled Lambda now (or joins its run in progress); rejects if the run fails. */
   runScheduled(job: string): Promise<JobOutcome>;
@@ -347,12 +347,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const jobs: ScheduledJob[] = [];
     if (returnPath('mirakl-acceptance') || returnPath('mirakl-stock') || returnPath('mirakl-tracking')) {
       const watchFile = resolve(REPO_ROOT, 'functions/acceptance-watch.ts');
+      const shipmentsFile = resolve(REPO_ROOT, 'functions/sfcc-shipments.ts');
       jobs.push(
         ...(await prepareCommerceLoop({
           config,
           sandbox,
           ...(returnPath('mirakl-stock') ? { stockHandlerFile: returnPath('mirakl-stock') } : {}),
           ...(returnPath('mirakl-acceptance') && existsSync(watchFile) ? { watchHandlerFile: watchFile } : {}),
+          // As the stack: the shipments read is deployed with dispatch when SFCC is configured.
+          ...(returnPath('mirakl-tracking') && config.sfcc && existsSync(shipmentsFile) ? { shipmentsHandlerFile: shipmentsFile } : {}),
         })),
       );
     }

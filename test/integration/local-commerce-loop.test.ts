@@ -187,4 +187,21 @@ describe('local commerce loop: Mirakl → SFCC → warehouse → Mirakl', () => 
       expect(world.get('debenhams', s.id)?.order_state).toBe('SHIPPING');
     }
   }, 120_000);
+
+  it('the scheduled SFCC shipments read finds the same shipments: same event ids, still one OR23 and one OR24 each', async () => {
+    expect(runtime.scheduledJobs).toEqual(['mirakl-stock debenhams', 'mirakl-stock decathlon', 'acceptance-watch', 'sfcc-shipments']);
+    const dispatched = () =>
+      runtime.events().filter((e) => e.event['detail-type'] === 'Shipment Dispatched' && orderIds.includes(String(e.event.detail.orderId)));
+    const fromWebhook = dispatched().map((e) => e.event.detail.eventId);
+    expect(fromWebhook).toHaveLength(orderIds.length);
+    await runtime.runScheduled('sfcc-shipments');
+    await drained('mirakl-tracking');
+    const all = dispatched().map((e) => e.event.detail.eventId);
+    expect(all.slice(fromWebhook.length).sort()).toEqual([...fromWebhook].sort());
+    const shipped = runtime.sandbox.requests.filter((r) => r.status < 300 && orderIds.some((id) => r.path.includes(id)));
+    const count = (op: string) => shipped.filter((r) => r.operation === op).length;
+    const known = orderIds.filter((id) => runtime.sandbox.world.get('debenhams', id)?.order_state === 'SHIPPED');
+    expect(count('OR23')).toBe(known.length);
+    expect(count('OR24')).toBe(known.length);
+  }, 60_000);
 });
