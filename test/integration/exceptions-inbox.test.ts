@@ -5,7 +5,7 @@
  * Mirakl gave us unusable), and the `exceptions` CLI over it.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exceptions as exceptionsCli } from '../../cli/exceptions';
 import type { Output } from '../../cli/io';
@@ -128,6 +128,15 @@ describe('exception inbox', () => {
     const missing = capture();
     expect(await exceptionsCli(['retry', 'nope'], missing, undefined, deps)).toBe(1);
     expect(missing.errors[0]).toMatch(/no exception with id "nope"/);
+  });
+
+  it('does not retry an entry whose event was erased with the buyer, and says why', async () => {
+    await recorder.record({ type: 'delivery.failed', marketplace: 'decathlon', ref: 'DC-9-A', reason: 'HTTP 400', component: 'sfmc', payloadRef: 'x', events: [confirmed] });
+    const [entry] = await inbox.list({ marketplace: 'decathlon', type: 'delivery.failed' });
+    // What the privacy erasure does to an entry (functions/shared/privacy/ownRecords.ts).
+    await client.send(new UpdateCommand({ TableName: dynamo.tableNames.exceptions, Key: { id: entry!.id }, UpdateExpression: 'REMOVE payload SET payloadErasedAt = :at', ExpressionAttributeValues: { ':at': clock.toISOString() } }));
+    expect(await inbox.get(entry!.id)).toMatchObject({ retry: 'none', payloadErased: true });
+    await expect(retryException({ inbox, publisher: new CollectingPublisher(), pending: new MemoryState() }, entry!.id)).rejects.toThrow(/erased with the buyer's data/);
   });
 
   it('keeps a payload too large for an item off the entry, and the retry then points at the DLQ', async () => {

@@ -30,6 +30,8 @@ export interface ExceptionEntry {
   resolution?: { how: 'resolved' | 'retried'; at: string; note: string };
   /** How `retry` would act: re-publish the stored events, re-read the order from Mirakl, or nothing. */
   retry: 'republish' | 'reread' | 'none';
+  /** The stored events were removed with the buyer's data (an erasure request). */
+  payloadErased?: true;
 }
 
 export interface ExceptionFilter {
@@ -76,6 +78,7 @@ function toEntry(item: Record<string, unknown>): ExceptionEntry {
         }
       : {}),
     retry: retryKind(item),
+    ...(typeof item.payloadErasedAt === 'string' ? { payloadErased: true as const } : {}),
   };
 }
 
@@ -251,6 +254,9 @@ export async function retryException(deps: RetryDeps, id: string): Promise<Retry
 }
 
 function notRetryableAdvice(entry: ExceptionEntry): string {
+  if (entry.payloadErased) {
+    return `exception ${entry.id}: its event was erased with the buyer's data (a privacy request), so there is nothing to re-send; resolve it`;
+  }
   if (entry.payloadRef?.startsWith('sqs:')) {
     return `exception ${entry.id} is a message that is not a valid event; nothing can re-publish it: inspect the ${entry.component} DLQ, then resolve the exception`;
   }
