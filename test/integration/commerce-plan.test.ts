@@ -45,7 +45,9 @@ describe('plan: Mirakl acceptance', () => {
     const mirakl = lines.filter((l) => l.connector === 'mirakl' || l.kind === 'exception');
     expect(mirakl).toHaveLength(3);
     expect(mirakl[0]).toMatchObject({ kind: 'request', connector: 'mirakl', operation: 'OR21', method: 'PUT' });
-    expect(String(mirakl[0]?.path)).toMatch(/^\/api\/orders\/DEB-\d+-A\/accept$/);
+    // The path is the URL's: the sandbox mounts each marketplace under its id, a real operator at the root.
+    expect(String(mirakl[0]?.path)).toMatch(/^\/debenhams\/api\/orders\/DEB-\d+-A\/accept$/);
+    expect(mirakl[0]).toMatchObject({ operation: 'OR21', headers: { authorization: '***' } });
     expect(mirakl[0]?.body).toEqual({ order_lines: [{ id: expect.stringMatching(/-1$/), accepted: true }] });
     expect(mirakl[1]).toMatchObject({ kind: 'exception', type: 'sku.unmapped', marketplace: 'debenhams' });
     expect(String(mirakl[1]?.message)).toContain('UNMAPPED-DB-7781-TAN');
