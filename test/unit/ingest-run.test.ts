@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { marketplaceById, sandboxConfig } from '../../functions/shared/config';
-import { runIngest } from '../../functions/shared/ingest/ingestRun';
+import { OR11_SLOT_PATIENCE_MS, runIngest } from '../../functions/shared/ingest/ingestRun';
 import {
   CollectingExceptions,
   CollectingPublisher,
@@ -113,12 +113,25 @@ describe('ingest run', () => {
     expect(report.cursor?.advanced).toBe(true);
   });
 
-  it('never calls Mirakl when the call-frequency gate says no', async () => {
+  it('never calls Mirakl when the call-frequency gate keeps saying no', async () => {
     const h = harness(manyOrders(1));
-    const report = await runIngest({ ...h.deps, gate: { acquire: async () => ({ granted: false, retryInMs: 30_000 }) } }, debenhams, 'poll');
+    const waits: number[] = [];
+    const gate = { acquire: async () => ({ granted: false, retryInMs: 30_000 }) };
+    const report = await runIngest({ ...h.deps, gate, sleep: async (ms) => void waits.push(ms) }, debenhams, 'poll');
     expect(report.skipped).toEqual({ reason: 'call-frequency', retryInMs: 30_000 });
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(OR11_SLOT_PATIENCE_MS);
     expect(h.mirakl.queries).toEqual([]);
     expect(h.publisher.published).toEqual([]);
+  });
+
+  it('waits briefly for a slot that opens a moment later instead of skipping the whole interval', async () => {
+    const h = harness(manyOrders(1));
+    let attempts = 0;
+    const gate = { acquire: async () => ({ granted: ++attempts > 2 }) };
+    const report = await runIngest({ ...h.deps, gate, sleep: async () => undefined }, debenhams, 'poll');
+    expect(attempts).toBe(3);
+    expect(report.skipped).toBeUndefined();
+    expect(h.publisher.published).toHaveLength(1);
   });
 
   it('re-reads order ids announced by webhooks first, then forgets them', async () => {

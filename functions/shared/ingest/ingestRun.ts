@@ -98,6 +98,23 @@ export async function processPage(
 }
 
 /**
+ * A scheduled poll fires one interval after the previous poll took its slot, give or take some milliseconds.
+ * Rather than skip a whole interval over those milliseconds, a run waits briefly for the slot; Mirakl's maximum is
+ * never exceeded, because the slot decides, not the schedule.
+ */
+export const OR11_SLOT_PATIENCE_MS = 5_000;
+const SLOT_RETRY_EVERY_MS = 500;
+
+async function acquireOr11Slot(deps: IngestDependencies, marketplace: string) {
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  for (let waited = 0; ; waited += SLOT_RETRY_EVERY_MS) {
+    const grant = await deps.gate.acquire(marketplace, 'OR11');
+    if (grant.granted || waited >= OR11_SLOT_PATIENCE_MS) return grant;
+    await sleep(SLOT_RETRY_EVERY_MS);
+  }
+}
+
+/**
  * Runs one poll (incremental from the cursor) or sweep (the last N days, cursor untouched). Both first re-read the
  * order ids webhooks announced: webhooks never call OR11 themselves, so notifications can neither push OR11 past
  * Mirakl's contract nor starve the scheduled poll of its call slot.
@@ -111,7 +128,7 @@ export async function runIngest(
   const backfill = options.backfill ?? false;
   const report = emptyReport(marketplace.id, mode);
   const component = 'poller';
-  const gate = await deps.gate.acquire(marketplace.id, 'OR11');
+  const gate = await acquireOr11Slot(deps, marketplace.id);
   if (!gate.granted) {
     report.skipped = { reason: 'call-frequency', ...(gate.retryInMs === undefined ? {} : { retryInMs: gate.retryInMs }) };
     return report;

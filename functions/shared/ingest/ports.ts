@@ -69,4 +69,6 @@ export interface IngestDependencies {
   orders(marketplace: string): Promise<MiraklOrdersSource>;
   log: IngestLog;
   now(): Date;
+  /** Waits between call-slot attempts; real timers unless a test supplies its own. */
+  sleep?(ms: number): Promise<void>;
 }
