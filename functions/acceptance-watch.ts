@@ -4,7 +4,6 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { documentClient } from './shared/aws/clients';
@@ -31,7 +30,7 @@ const deps = {
 async function watch(): Promise<unknown> {
   const results = await watchDeadlines(deps);
   for (const result of results) {
-    // One metric set per marketplace, so the alarm can name the marketplace.
+    // One metric set per marketplace, so the alarm can name the marketplace; single metrics flush themselves.
     const single = metrics.singleMetric();
     single.addDimension('marketplace', result.marketplace);
     single.addMetric(AT_RISK_METRIC, MetricUnit.Count, result.atRisk);
@@ -42,5 +41,4 @@ async function watch(): Promise<unknown> {
 
 export const handler = middy(watch)
   .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics));
+  .use(injectLambdaContext(logger, { resetKeys: true }));
