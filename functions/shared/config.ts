@@ -3,6 +3,7 @@
  * (serialised into MARKETBRIDGE_CONFIG by the stack) and the local runtime. Secrets are referenced by name only.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { minIntervalMs } from './mirakl/callFrequency';
 import { ORGANIZATION_ID } from './sfcc/scapi';
@@ -468,14 +469,29 @@ export const sandboxConfigInput: ConfigInput = {
 
 export const sandboxConfig: Config = parseConfig(sandboxConfigInput, 'built-in sandbox configuration');
 
-/** Reads `--config FILE` when given, else MARKETBRIDGE_CONFIG (JSON, set by the stack), else the sandbox. */
+/**
+ * Lambda environments are capped at 4 KB, and a full deployment's configuration is larger: the stack ships it
+ * gzipped and base64-encoded behind this prefix (plain JSON is accepted too, for hand-set environments).
+ */
+export const ENCODED_CONFIG_PREFIX = 'gzip+base64:';
+
+export function encodeConfigForEnvironment(config: Omit<Config, 'operations'> & Partial<Config>): string {
+  return `${ENCODED_CONFIG_PREFIX}${gzipSync(JSON.stringify(config), { level: 9 }).toString('base64')}`;
+}
+
+function decodeConfigFromEnvironment(value: string): string {
+  if (!value.startsWith(ENCODED_CONFIG_PREFIX)) return value;
+  return gunzipSync(Buffer.from(value.slice(ENCODED_CONFIG_PREFIX.length), 'base64')).toString('utf8');
+}
+
+/** Reads `--config FILE` when given, else MARKETBRIDGE_CONFIG (set by the stack), else the sandbox. */
 export function resolveConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
   if (options.file) return loadConfigFile(options.file);
   const fromEnv = (options.env ?? process.env).MARKETBRIDGE_CONFIG;
   if (fromEnv) {
     let raw: unknown;
     try {
-      raw = JSON.parse(fromEnv);
+      raw = JSON.parse(decodeConfigFromEnvironment(fromEnv));
     } catch (error) {
       throw new ConfigError('MARKETBRIDGE_CONFIG', [`not valid JSON: ${(error as Error).message}`]);
     }

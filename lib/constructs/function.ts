@@ -15,7 +15,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { Config } from '../../functions/shared/config';
+import { type Config, encodeConfigForEnvironment } from '../../functions/shared/config';
 import { CONFIG_ENV, EVENT_BUS_ENV, type TableDefinition } from '../../functions/shared/aws/tables';
 
 /** Repository root: entries, the lock file and esbuild are resolved from here whatever the working directory. */
@@ -88,7 +88,8 @@ export class MarketBridgeFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE,
         // Without the deploy-time `operations` block (alarm thresholds, subscribers' addresses): no function reads it.
-        [CONFIG_ENV]: JSON.stringify({ ...props.config, operations: undefined }),
+        // Compressed: a full deployment's configuration is larger than Lambda's 4 KB environment.
+        [CONFIG_ENV]: encodeConfigForEnvironment({ ...props.config, operations: undefined }),
       },
       bundling: {
         format: OutputFormat.ESM,

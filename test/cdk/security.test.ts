@@ -9,7 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../../functions/shared/aws/tables';
-import { CONNECTOR_NAMES } from '../../functions/shared/config';
+import { CONNECTOR_NAMES, resolveConfig } from '../../functions/shared/config';
 import { everyConnectorConfig } from '../../bench/pipeline';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
@@ -213,7 +213,7 @@ describe('security of the stack with every connector enabled', () => {
         : [];
     for (const fn of functions()) {
       for (const name of Object.keys(fn.env)) expect(name, fn.service).not.toMatch(credentialLike);
-      const config = JSON.parse(fn.env.MARKETBRIDGE_CONFIG as string) as unknown;
+      const config = resolveConfig({ env: { MARKETBRIDGE_CONFIG: fn.env.MARKETBRIDGE_CONFIG as string } }) as unknown;
       // Names of secrets (`apiKeySecret`, `secretName`) are fine; a field holding a credential is not.
       for (const field of fieldsOf(config)) expect(field.split('.').pop(), fn.service).not.toMatch(credentialLike);
     }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type CfnElement, Validations } from 'aws-cdk-lib';
@@ -7,8 +8,9 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLES } from '../../functions/shared/aws/tables';
-import { type Config, type ConfigInput, ConfigError, parseConfig, sandboxConfig, sandboxConfigInput } from '../../functions/shared/config';
+import { type Config, type ConfigInput, ConfigError, parseConfig, resolveConfig, sandboxConfig, sandboxConfigInput } from '../../functions/shared/config';
 import type { MarketBridgeFunction } from '../../lib/constructs/function';
+import { everyConnectorConfig } from '../../bench/pipeline';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
 
@@ -174,7 +176,9 @@ describe('MarketBridge stack (sandbox configuration)', () => {
       expect(env.POWERTOOLS_SERVICE_NAME, id).toMatch(/^(poller|webhook|backfill|privacy|reconcile|weekly-report)$/);
       expect(env.POWERTOOLS_METRICS_NAMESPACE, id).toBe('MarketBridge');
       // Everything but the deploy-time `operations` block (alarm thresholds, subscribers), which no function reads.
-      expect(JSON.parse(env.MARKETBRIDGE_CONFIG), id).toEqual(JSON.parse(JSON.stringify({ ...sandboxConfig, operations: undefined })));
+      expect(resolveConfig({ env: { MARKETBRIDGE_CONFIG: env.MARKETBRIDGE_CONFIG } }), id).toEqual(
+        parseConfig(JSON.parse(JSON.stringify({ ...sandboxConfig, operations: undefined }))),
+      );
     }
   });
 
@@ -315,13 +319,17 @@ describe('MarketBridge stack (custom configuration)', () => {
     expect(() => build(partner)).toThrow(/"decathlon": poll\.intervalMinutes is 1, .*every 15 minute\(s\) for persona "external-partner"/);
   });
 
-  it('refuses a configuration too large for the Lambda environment', () => {
+  it('ships the configuration compressed, and still refuses one too large for the Lambda environment', () => {
+    // Names that do not compress: the guard is about what really reaches the environment.
+    const noise = () => randomBytes(24).toString('hex');
     const many = parseConfig({
       ...sandboxConfigInput,
-      marketplaces: Array.from({ length: 12 }, (_, i) => ({
+      marketplaces: Array.from({ length: 60 }, (_, i) => ({
         ...sandboxConfigInput.marketplaces[0]!,
         id: `market-${i}`,
-        apiKeySecret: `marketbridge/mirakl/market-${i}`,
+        name: noise(),
+        apiKeySecret: `marketbridge/mirakl/${noise()}`,
+        relayEmail: { patterns: [`*@${noise()}.example`], policy: 'never' },
       })),
     });
     const { app } = build(many);
@@ -364,5 +372,21 @@ describe('cdk-nag AwsSolutions', () => {
       const bundle = readFileSync(join(assetDir, 'index.mjs'), 'utf8');
       expect(bundle.startsWith("import { createRequire } from 'module';const require = createRequire(import.meta.url);")).toBe(true);
     }
+  });
+});
+
+describe('a full deployment', () => {
+  it('every connector and five marketplaces synthesise within the Lambda environment limit', () => {
+    const five = parseConfig({
+      ...everyConnectorConfig,
+      marketplaces: ['debenhams', 'decathlon', 'harrods', 'boulanger', 'fnac'].map((id, i) => ({
+        ...everyConnectorConfig.marketplaces[i % 2]!,
+        id,
+        name: id,
+        apiKeySecret: `marketbridge/mirakl/${id}`,
+      })),
+    });
+    const { app } = build(five);
+    expect(() => app.synth()).not.toThrow();
   });
 });

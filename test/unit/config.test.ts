@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  ENCODED_CONFIG_PREFIX,
+  encodeConfigForEnvironment,
   isRelayEmail,
   loadConfigFile,
   marketplaceById,
@@ -94,5 +96,18 @@ describe('the documented example configuration', () => {
       ['debenhams', 'transactional', 'allowed'],
       ['decathlon', 'never', 'forbidden'],
     ]);
+  });
+});
+
+describe('the configuration in the Lambda environment', () => {
+  it('travels gzipped and base64-encoded, and reads back as the same configuration', () => {
+    const encoded = encodeConfigForEnvironment(sandboxConfig);
+    expect(encoded.startsWith(ENCODED_CONFIG_PREFIX)).toBe(true);
+    expect(encoded.length).toBeLessThan(JSON.stringify(sandboxConfig).length);
+    expect(resolveConfig({ env: { MARKETBRIDGE_CONFIG: encoded } })).toEqual(sandboxConfig);
+  });
+
+  it('a corrupt encoded value is a configuration error naming the variable', () => {
+    expect(() => resolveConfig({ env: { MARKETBRIDGE_CONFIG: `${ENCODED_CONFIG_PREFIX}not-gzip` } })).toThrow(/MARKETBRIDGE_CONFIG/);
   });
 });
