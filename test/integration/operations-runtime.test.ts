@@ -78,7 +78,8 @@ describe('operations on the local runtime', () => {
     expect(failed.length).toBeGreaterThan(0);
     for (const entry of failed) {
       expect(entry).toMatchObject({ owner: 'operations', status: 'open', component: 'klaviyo', retry: 'republish' });
-      expect(entry.reason).toMatch(/503/);
+      // The burst answers 503; under a loaded machine an attempt can time out first, which is the same outage.
+      expect(entry.reason).toMatch(/klaviyo\.\w+ failed, (HTTP 503|timeout)/);
       // References and reasons only: no stored event, no address.
       expect(entry).not.toHaveProperty('payload');
       expect(JSON.stringify(entry)).not.toMatch(/@/);
