@@ -4,6 +4,7 @@
  * and raises sku.unmapped for the others; SFCC stock changes reach Mirakl as one STO01 with the buffer applied;
  * an SFCC shipment closes its order with the mapped carrier, and an unknown carrier is an exception.
  */
+import { untilDrained } from '../support/operations';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,16 +39,7 @@ function commerceConfig(): Config {
   });
 }
 
-async function drained(name: string) {
-  const connector = runtime.connectors.find((c) => c.name === name)!;
-  await vi.waitFor(
-    () => {
-      const depth = connector.queue.depth();
-      expect(depth.visible + depth.inFlight).toBe(0);
-    },
-    { timeout: 60_000, interval: 100 },
-  );
-}
+const drained = (name: string) => untilDrained(runtime, name);
 
 /** Puts an SFCC event on the bus, as the webhook does for SFCC callbacks. */
 function onBus(event: BusinessEvent): void {

@@ -5,6 +5,7 @@
  * reports signed `shipment.dispatched` callbacks, which close the Mirakl orders with OR23 (mapped carrier) then OR24,
  * or become `carrier.unknown` without OR24 when the warehouse used a carrier Mirakl does not list.
  */
+import { untilDrained } from '../support/operations';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,16 +34,7 @@ let client: DynamoDBClient;
 let documents: DynamoDBDocumentClient;
 const orderIds: string[] = [];
 
-async function drained(name: string) {
-  const connector = runtime.connectors.find((c) => c.name === name)!;
-  await vi.waitFor(
-    () => {
-      const depth = connector.queue.depth();
-      expect(depth.visible + depth.inFlight).toBe(0);
-    },
-    { timeout: 60_000, interval: 100 },
-  );
-}
+const drained = (name: string) => untilDrained(runtime, name);
 
 /**
  * Moves every clock in the process (handlers, sandboxes, call-frequency slots) on, timers untouched; only while the

@@ -1,4 +1,5 @@
 /** Helpers the operations tests share on the local runtime. */
+import { expect, vi } from 'vitest';
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type ConfigInput, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
@@ -39,6 +40,14 @@ export async function releaseOr11Slots(runtime: LocalRuntime): Promise<void> {
 export function drained(runtime: LocalRuntime, connector: string): boolean {
   const depth = runtime.connectors.find((c) => c.name === connector)?.queue.depth();
   return depth !== undefined && depth.visible + depth.inFlight === 0;
+}
+
+/** Waits until a connector's queue is drained (a minute at most). */
+export async function untilDrained(runtime: LocalRuntime, connector: string): Promise<void> {
+  await vi.waitFor(() => expect(drained(runtime, connector), `${connector} queue drained`).toBe(true), {
+    timeout: 60_000,
+    interval: 100,
+  });
 }
 
 /**
