@@ -2,7 +2,7 @@
  * Dotdigital efficiency, measured by running the real connector against the Dotdigital sandbox: API calls per
  * 1,000 orders live (contact PATCH, record read and write per fact, programme enrolment) and as a history load
  * (async contact and insight imports per batch, with their status polls and the reads that keep stored refunds).
- * Waits (import polls, rate-limit resets) run on a virtual clock, so the numbers come quickly.
+ * Waits (import polls, rate-limit resets) run on virtual time (./virtualTime), so the numbers come quickly.
  */
 import type { Connector } from '../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../functions/shared/events';
@@ -16,6 +16,7 @@ import {
 } from '../local/sandboxes/dotdigital';
 import { dotdigitalConfig } from '../test/support/dotdigitalFixtures';
 import { orderLifeEvents } from '../test/support/klaviyoFixtures';
+import { VirtualTime } from './virtualTime';
 
 export interface BenchOptions {
   liveOrders?: number;
@@ -53,9 +54,8 @@ export function benchOrderEvents(count: number, afterSalesEvery: number, backfil
   return events;
 }
 
-export function virtualClock(start = Date.parse('2026-11-22T00:00:00Z')) {
-  let now = start;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
+export function virtualClock(): VirtualTime {
+  return new VirtualTime();
 }
 
 /** Calls per route and per 1,000 orders from what a sandbox received. */

@@ -5,9 +5,7 @@
  * - The history load's request rate on each bulk endpoint as a fraction of the limit the sandbox enforces, and
  *   how many 429s that cost (the target: ≥ 90 % of the limit, none).
  *
- * Time is virtual: the pacer's waits and the sandbox's rate-limit windows share one clock that jumps forward, so
- * minutes of paced traffic take seconds to run. Request latency adds no virtual time, which makes the measured
- * rate an upper bound of what the pacing allows; the sandbox's 429s on the same clock keep it honest.
+ * Time is virtual (see ./virtualTime).
  */
 import type { BusinessEvent } from '../functions/shared/events';
 import { createKlaviyoConnector, KLAVIYO_PACE_UTILISATION, PUBLISHED_LIMITS } from '../functions/shared/klaviyo/connector';
@@ -16,6 +14,8 @@ import { createHttpClient } from '../functions/shared/http';
 import { BULK_BATCHING } from '../lib/constructs/connector';
 import { type RouteName, type KlaviyoSandbox, startKlaviyoSandbox } from '../local/sandboxes/klaviyo';
 import { KLAVIYO_TEST_KEY, klaviyoConfig, orderLifeEvents } from '../test/support/klaviyoFixtures';
+import { type RouteRate, rateAgainst } from './rates';
+import { VirtualTime } from './virtualTime';
 
 export interface KlaviyoBenchOptions {
   /** Orders in the live run. */
@@ -26,14 +26,6 @@ export interface KlaviyoBenchOptions {
   batchSize?: number;
   /** One in this many orders also has an incident, a refund and a cancellation. */
   afterSalesEvery?: number;
-}
-
-export interface RouteRate {
-  requests: number;
-  /** Mean requests per complete virtual minute; null when the load did not last a full minute. */
-  perMinute: number | null;
-  limitPerMinute: number;
-  fractionOfLimit: number | null;
 }
 
 export interface KlaviyoBenchResult {
@@ -62,26 +54,10 @@ function orderEvents(count: number, afterSalesEvery: number, backfill: boolean):
   return events;
 }
 
-function virtualClock(start: number) {
-  let now = start;
-  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
-}
-
 function countByRoute(sandbox: KlaviyoSandbox): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const r of sandbox.requests) counts[r.route ?? r.path] = (counts[r.route ?? r.path] ?? 0) + 1;
   return counts;
-}
-
-function routeRate(sandbox: KlaviyoSandbox, route: RouteName, limit: RateLimit): RouteRate | undefined {
-  const times = sandbox.requests.filter((r) => r.route === route && r.status !== 429).map((r) => r.at);
-  if (times.length === 0) return undefined;
-  const start = times[0] as number;
-  const minutes = Math.floor(((times[times.length - 1] as number) - start) / 60_000);
-  // Complete minutes only: a partial last minute would understate the rate.
-  const perMinute = minutes > 0 ? times.filter((t) => t < start + minutes * 60_000).length / minutes : null;
-  const fractionOfLimit = perMinute === null ? null : perMinute / limit.perMinute;
-  return { requests: times.length, perMinute, limitPerMinute: limit.perMinute, fractionOfLimit };
 }
 
 export async function benchKlaviyo(options: KlaviyoBenchOptions = {}): Promise<KlaviyoBenchResult> {
@@ -89,7 +65,7 @@ export async function benchKlaviyo(options: KlaviyoBenchOptions = {}): Promise<K
   const historyOrders = options.historyOrders ?? 40_000;
   const batchSize = options.batchSize ?? BULK_BATCHING.batchSize;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
-  const clock = virtualClock(Date.parse('2026-11-22T00:00:00Z'));
+  const clock = new VirtualTime();
   const sandbox = await startKlaviyoSandbox({ apiKeys: [KLAVIYO_TEST_KEY], now: clock.now });
   try {
     // One connector instance using the whole account quota (maxConcurrency splits it in production).
@@ -115,7 +91,7 @@ export async function benchKlaviyo(options: KlaviyoBenchOptions = {}): Promise<K
     const virtualMinutes = (clock.now() - started) / 60_000;
     const rates: Partial<Record<RouteName, RouteRate>> = {};
     for (const route of ['bulkCreateEvents', 'bulkImportProfiles'] as const) {
-      const rate = routeRate(sandbox, route, sandbox.limitOf(route) as RateLimit);
+      const rate = rateAgainst(sandbox.requests, (r) => r === route, (sandbox.limitOf(route) as RateLimit).perMinute);
       if (rate) rates[route] = rate;
     }
     return {

@@ -1,13 +1,41 @@
 /**
  * The SCAPI Orders calls MarketBridge makes, through the shared HTTP layer (429/5xx/timeouts retried there) with the
  * right token for each endpoint: createOrders takes only a SLAS TSOB token, getOrder and the status endpoints only
- * an Account Manager token. A 401 renews the token once (it may have been revoked before its expiry).
+ * an Account Manager token. A 401 renews the token once (it may have been revoked before its expiry). Calls with a
+ * published rate limit are paced under it.
  */
-import type { SfccConfig } from '../config';
+import type { Config, SfccConfig } from '../config';
 import { PermanentError } from '../connector/failures';
+import { type PacerOptions, RatePacer, type RateLimit, shareOf } from '../connector/pacer';
 import { HttpError, type HttpClient, type HttpRequest, type HttpResponse } from '../http';
 import { type SfccTokens, type TokenKind, sfccHosts } from './auth';
 import { type CreateOrderRequest, ErrorResponseSchema, OrderSchema, type ScapiOrder } from './scapi';
+
+/** Limits counted over 60 s only: SCAPI lists no 5-second limit for these endpoints. */
+const perMinuteOnly = (perMinute: number): RateLimit => ({ perSecond: perMinute, perMinute });
+
+/**
+ * SCAPI's published per-client limits of the Orders endpoints MarketBridge calls (checkout API family, requests per
+ * 60 s) [https://developer.salesforce.com/docs/commerce/commerce-api/guide/throttle-rates.html]. The family's
+ * other endpoints (external status, the order search) share a cumulative limit whose figure is not in our sources:
+ * they are not paced, and the sandbox does not limit them.
+ */
+export const SCAPI_ORDERS_LIMITS = {
+  createOrders: perMinuteOnly(1_000),
+  getOrder: perMinuteOnly(4_000),
+  updateOrder: perMinuteOnly(2_400),
+  updateOrderStatus: perMinuteOnly(2_400),
+} as const satisfies Record<string, RateLimit>;
+export type ScapiPacedOperation = keyof typeof SCAPI_ORDERS_LIMITS;
+
+/** Headroom under the published limits: other API clients of the organization may share them. */
+export const SFCC_PACE_UTILISATION = 0.95;
+
+/** One sfcc-orders instance's share of the published limits (split over the event source's concurrency). */
+export function sfccOrdersPacer(config: Config, clock: PacerOptions = {}): RatePacer<ScapiPacedOperation> {
+  const instances = config.connectors['sfcc-orders']?.maxConcurrency ?? 1;
+  return new RatePacer(shareOf(SCAPI_ORDERS_LIMITS, SFCC_PACE_UTILISATION, instances), clock);
+}
 
 /** The SCAPI problem type (`…/errors/invalid-order-total`): names the rule without echoing the values sent. */
 export function problemType(error: HttpError): string | undefined {
@@ -50,14 +78,20 @@ export interface SfccOrdersClient {
   setExternalStatus(orderNo: string, status: string): Promise<void>;
 }
 
-export function createSfccOrdersClient(deps: { sfcc: SfccConfig; http: HttpClient; tokens: SfccTokens }): SfccOrdersClient {
-  const { sfcc, http, tokens } = deps;
+export function createSfccOrdersClient(deps: {
+  sfcc: SfccConfig;
+  http: HttpClient;
+  tokens: SfccTokens;
+  pacer: Pick<RatePacer<ScapiPacedOperation>, 'take'>;
+}): SfccOrdersClient {
+  const { sfcc, http, tokens, pacer } = deps;
   const base = sfccHosts(sfcc).orders;
   const query = { siteId: sfcc.siteId };
   const orderUrl = (orderNo: string) => `${base}/${encodeURIComponent(orderNo)}`;
 
   /** A rejected write is permanent; its problem type tells what to fix. */
-  async function write(kind: TokenKind, request: HttpRequest): Promise<void> {
+  async function write(kind: TokenKind, request: HttpRequest, paced?: ScapiPacedOperation): Promise<void> {
+    if (paced) await pacer.take(paced);
     try {
       await withToken(http, tokens, kind, request);
     } catch (error) {
@@ -71,8 +105,9 @@ export function createSfccOrdersClient(deps: { sfcc: SfccConfig; http: HttpClien
 
   return {
     createOrder: (body) =>
-      write('slas', { operation: 'sfcc.createOrders', method: 'POST', url: base, query, json: body }),
+      write('slas', { operation: 'sfcc.createOrders', method: 'POST', url: base, query, json: body }, 'createOrders'),
     async getOrder(orderNo) {
+      await pacer.take('getOrder');
       try {
         const response = await withToken(http, tokens, 'am', {
           operation: 'sfcc.getOrder',
@@ -87,9 +122,13 @@ export function createSfccOrdersClient(deps: { sfcc: SfccConfig; http: HttpClien
       }
     },
     updateAttributes: (orderNo, attributes) =>
-      write('am', { operation: 'sfcc.updateOrder', method: 'PATCH', url: orderUrl(orderNo), query, json: attributes }),
+      write('am', { operation: 'sfcc.updateOrder', method: 'PATCH', url: orderUrl(orderNo), query, json: attributes }, 'updateOrder'),
     setStatus: (orderNo, status) =>
-      write('am', { operation: 'sfcc.updateOrderStatus', method: 'PUT', url: `${orderUrl(orderNo)}/status`, query, json: { status } }),
+      write(
+        'am',
+        { operation: 'sfcc.updateOrderStatus', method: 'PUT', url: `${orderUrl(orderNo)}/status`, query, json: { status } },
+        'updateOrderStatus',
+      ),
     setExternalStatus: (orderNo, status) =>
       write('am', {
         operation: 'sfcc.updateOrderExternalStatus',

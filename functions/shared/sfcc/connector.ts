@@ -10,11 +10,12 @@
  */
 import type { Config } from '../config';
 import { PermanentError } from '../connector/failures';
+import type { RatePacer } from '../connector/pacer';
 import type { Connector } from '../connector/runtime';
 import type { BusinessEvent } from '../events';
 import { HttpError, type HttpClient } from '../http';
 import { SfccTokens } from './auth';
-import { type SfccOrdersClient, createSfccOrdersClient } from './client';
+import { type ScapiPacedOperation, type SfccOrdersClient, createSfccOrdersClient, sfccOrdersPacer } from './client';
 import { offerSkusOf, orderNoFor, parseAdjustments } from './mapping';
 import { type ProductLookup, type SfccWrite, sfccSettings, sfccWritesFor } from './requests';
 import type { CreateOrderRequest } from './scapi';
@@ -26,6 +27,8 @@ export interface SfccOrdersConnectorDeps {
   /** The SKU map of a marketplace; called once per confirmed order, so a fresh (uncached) map per call is fine. */
   skuMap(marketplace: string): ProductLookup;
   tokens?: SfccTokens;
+  /** Defaults to this instance's share of SCAPI's published limits (see sfccOrdersPacer). */
+  pacer?: RatePacer<ScapiPacedOperation>;
 }
 
 export interface SfccOrdersConnector extends Connector {
@@ -35,7 +38,8 @@ export interface SfccOrdersConnector extends Connector {
 export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOrdersConnector {
   const sfcc = sfccSettings(deps.config);
   const tokens = deps.tokens ?? new SfccTokens({ sfcc, http: deps.http, secret: deps.secret });
-  const client: SfccOrdersClient = createSfccOrdersClient({ sfcc, http: deps.http, tokens });
+  const pacer = deps.pacer ?? sfccOrdersPacer(deps.config);
+  const client: SfccOrdersClient = createSfccOrdersClient({ sfcc, http: deps.http, tokens, pacer });
   const idAttribute = sfcc.attributes.miraklOrderId;
   const queues = new Map<string, Promise<void>>();
 

@@ -7,15 +7,18 @@
  * - OCAPI Data API inventory records (one, or a list page of at most 200).
  * Request bodies are validated with MarketBridge's own schemas of the vendor documents (functions/shared/sfcc/scapi),
  * so the sandbox works on a clone without the vendor files; contract tests check schemas and responses against them.
- * Faults (429 with Retry-After, 5xx, timeouts, lost acknowledgements) are injected per route through the shared
- * sandbox scaffolding. It never logs.
+ * SCAPI's published per-client limits of those Orders endpoints (60-second windows) are enforced as fixed windows:
+ * a request over one is 429 with `Retry-After`. Faults (429, 5xx, timeouts, lost acknowledgements) are injected per
+ * route through the shared sandbox scaffolding. It never logs.
  *
  * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `SandboxFault`.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ZodType } from 'zod';
+import type { RateLimit } from '../../../functions/shared/connector/pacer';
 import { OCAPI_VERSION } from '../../../functions/shared/sfcc/auth';
+import { SCAPI_ORDERS_LIMITS } from '../../../functions/shared/sfcc/client';
 import {
   CreateOrderRequestSchema,
   OrderExternalStatusUpdateSchema,
@@ -23,6 +26,7 @@ import {
   OrderUpdateSchema,
 } from '../../../functions/shared/sfcc/scapi';
 import { type ReceivedRequest, type Reply, type SandboxFault, type VendorRequest, startVendorServer } from '../dotdigital/vendorServer';
+import { FixedWindowLimiter } from '../klaviyo/limits';
 import { ScapiProblem, SfccStore, type StoredOrder, shippingStatusOf } from './store';
 
 export { SfccStore, type StoredOrder } from './store';
@@ -63,6 +67,8 @@ export interface SfccSandboxOptions {
   credentials?: SfccCredentials;
   /** Lifetime of issued tokens; Account Manager says 1799 s, SLAS 1800 s. */
   tokenLifetimeSeconds?: { am?: number; slas?: number };
+  /** Per-route limits; by default SCAPI's published ones for the Orders endpoints. */
+  rateLimits?: Partial<Record<SfccRoute, RateLimit>>;
   now?: () => number;
 }
 
@@ -71,7 +77,9 @@ export interface SfccSandbox {
   store: SfccStore;
   requests: ReceivedRequest[];
   inject(fault: SandboxFault & { route?: SfccRoute }): void;
-  /** Forgets orders, inventory, tokens, requests and faults. */
+  /** The limit the sandbox enforces on a route, if any. */
+  limitOf(route: SfccRoute): RateLimit | undefined;
+  /** Forgets orders, inventory, tokens, requests, faults and rate-limit windows. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -152,6 +160,12 @@ class OcapiFault extends Error {
 
 const problem = (status: number, type: string, title: string, detail: string) => new ScapiProblem(status, type, title, detail);
 
+const tooManyRequests = (retryAfterSeconds: number): Reply => ({
+  status: 429,
+  headers: { 'retry-after': String(retryAfterSeconds) },
+  body: problem(429, 'too-many-requests', 'Too Many Requests', 'The rate limit of this endpoint is exceeded.').body(),
+});
+
 /** Zod issues as a detail naming fields only (bodies hold buyer data). */
 function validated<T>(schema: ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
@@ -168,6 +182,7 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
   const lifetimes = { am: options.tokenLifetimeSeconds?.am ?? 1799, slas: options.tokenLifetimeSeconds?.slas ?? 1800 };
   const store = new SfccStore(() => new Date(now()));
   const tokens = new Map<string, { kind: TokenKind; expiresAt: number }>();
+  const limiter = new FixedWindowLimiter(options.rateLimits ?? SCAPI_ORDERS_LIMITS, now);
 
   function issue(kind: TokenKind): { token: string; expiresIn: number } {
     const token = randomBytes(24).toString('base64url');
@@ -399,10 +414,11 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
         throw problem(401, 'unauthorized', 'Unauthorized', 'A valid token of the type this endpoint requires is missing or expired.');
       }
     }
+    const admitted = limiter.admit(route.name);
+    if (!admitted.ok) return tooManyRequests(admitted.retryAfterSeconds);
     if (fault?.kind === 'status') {
-      const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(fault.retryAfterSeconds ?? 1) } : {};
-      const title = fault.status === 429 ? 'Too Many Requests' : 'Service Unavailable';
-      return { status: fault.status, headers, body: problem(fault.status, fault.status === 429 ? 'too-many-requests' : 'service-unavailable', title, title).body() };
+      if (fault.status === 429) return tooManyRequests(fault.retryAfterSeconds ?? 1);
+      return { status: fault.status, body: problem(fault.status, 'service-unavailable', 'Service Unavailable', 'Service Unavailable').body() };
     }
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
     const reply = apply(route.name, route.path.exec(url.pathname)?.slice(1) ?? [], request);
@@ -447,9 +463,11 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
     store,
     requests: server.requests,
     inject: server.inject,
+    limitOf: (route) => limiter.limitOf(route),
     reset() {
       store.clear();
       tokens.clear();
+      limiter.reset();
       server.reset();
     },
     close: () => server.close(),
