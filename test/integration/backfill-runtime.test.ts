@@ -4,23 +4,21 @@
  * Klaviyo, Dotdigital and SFMC handlers. History reaches each destination through its bulk path, marked as history,
  * and fires no flow, programme or journey.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backfill } from '../../cli/backfill';
 import { awsBackfillDependencies } from '../../functions/shared/backfill/awsDependencies';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
 import { type DotdigitalSandbox, attachDotdigitalSandbox } from '../../local/sandboxes/dotdigital';
 import { type KlaviyoSandbox, attachKlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 import { type SfmcSandbox, attachSfmcSandbox } from '../../local/sandboxes/sfmc';
+import { type TestRuntime, startTestRuntime } from '../support/localRuntime';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-backfill-'));
+let local: TestRuntime;
 let runtime: LocalRuntime;
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
+  local = await startTestRuntime('backfill', {
     config: parseConfig({
       ...sandboxConfigInput,
       connectors: {
@@ -41,18 +39,12 @@ beforeAll(async () => {
     ],
     destinationSandboxes: { klaviyo: attachKlaviyoSandbox, dotdigital: attachDotdigitalSandbox, sfmc: attachSfmcSandbox },
     queues: { batchSize: 10 },
-    dataDir,
-    randomPorts: true,
-    schedule: false,
-    tickIntervalMs: 0,
     seed: 11,
   });
+  runtime = local.runtime;
 }, 60_000);
 
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => local?.stop());
 
 describe('marketbridge backfill on the local runtime', () => {
   it('loads the seeded history into every destination through its bulk path, firing nothing live', async () => {

@@ -5,25 +5,19 @@
  * an SFCC shipment closes its order with the mapped carrier, and an unknown carrier is an exception.
  */
 import { untilDrained } from '../support/operations';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Config, parseConfig } from '../../functions/shared/config';
 import { type BusinessEvent, businessEvent, eventIds } from '../../functions/shared/events';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { loadHandler, REPO_ROOT } from '../../local/connectors';
 import { lambdaContext } from '../../local/lambda';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
 import { attachSfccSandbox } from '../../local/sandboxes/sfcc/attach';
+import { type TestRuntime, startTestRuntime } from '../support/localRuntime';
 import { sfccConfig } from '../support/sfccFixtures';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-commerce-'));
+let local: TestRuntime;
 let runtime: LocalRuntime;
-let documents: DynamoDBDocumentClient;
-let client: DynamoDBClient;
 /** Waiting for acceptance with little time left; created by the first test, watched by the last. */
 let lateOrderId = '';
 
@@ -46,12 +40,8 @@ function onBus(event: BusinessEvent): void {
   runtime.bus.publish({ source: event.source, detailType: event.detailType, detail: event.detail as unknown as Record<string, unknown> });
 }
 
-async function exceptions(): Promise<Record<string, unknown>[]> {
-  return (await documents.send(new ScanCommand({ TableName: runtime.aws.dynamo.tableNames.exceptions }))).Items ?? [];
-}
-
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
+  local = await startTestRuntime('commerce', {
     config: commerceConfig(),
     connectors: [
       { name: 'mirakl-acceptance', module: 'functions/mirakl-acceptance.ts' },
@@ -59,22 +49,13 @@ beforeAll(async () => {
       { name: 'mirakl-tracking', module: 'functions/mirakl-tracking.ts' },
     ],
     destinationSandboxes: { 'sfcc-orders': attachSfccSandbox },
-    dataDir,
-    randomPorts: true,
-    schedule: false,
-    tickIntervalMs: 0,
     seed: 31,
     queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3, pollIntervalMs: 50 },
   });
-  client = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  documents = DynamoDBDocumentClient.from(client);
+  runtime = local.runtime;
 }, 60_000);
 
-afterAll(async () => {
-  client?.destroy();
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => local?.stop());
 
 describe('local runtime: the Mirakl return path', () => {
   it('accepts waiting orders that map and are in stock; unmapped SKUs become exceptions', async () => {
@@ -92,7 +73,7 @@ describe('local runtime: the Mirakl return path', () => {
     await drained('mirakl-acceptance');
     expect(world.get('debenhams', mapped.order_id)?.order_state).toBe('WAITING_DEBIT');
     expect(world.get('debenhams', unmapped.order_id)?.order_state).toBe('WAITING_ACCEPTANCE');
-    const unmappedException = (await exceptions()).find((e) => e.ref === unmapped.order_id);
+    const unmappedException = (await local.exceptions()).find((e) => e.ref === unmapped.order_id);
     expect(unmappedException).toMatchObject({ type: 'sku.unmapped', component: 'mirakl-acceptance' });
   }, 90_000);
 
@@ -149,7 +130,7 @@ describe('local runtime: the Mirakl return path', () => {
     onBus(shipment(other.order_id, 'Brouette Express'));
     await vi.waitFor(async () => {
       expect(world.get('decathlon', order.order_id)).toMatchObject({ order_state: 'SHIPPED', shipping_carrier_code: 'COLISSIMO' });
-      expect((await exceptions()).some((e) => e.type === 'carrier.unknown' && e.ref === other.order_id)).toBe(true);
+      expect((await local.exceptions()).some((e) => e.type === 'carrier.unknown' && e.ref === other.order_id)).toBe(true);
     }, { timeout: 30_000, interval: 200 });
     expect(world.get('decathlon', other.order_id)?.order_state).toBe('SHIPPING');
   }, 60_000);
@@ -163,7 +144,7 @@ describe('local runtime: the Mirakl return path', () => {
     const watch = await loadHandler<Scheduled>(resolve(REPO_ROOT, 'functions/acceptance-watch.ts'));
     const results = (await watch({}, lambdaContext('marketbridge-acceptance-watch'))) as { marketplace: string; atRisk: number }[];
     expect(results.find((r) => r.marketplace === 'debenhams')?.atRisk).toBeGreaterThanOrEqual(1);
-    const atRisk = (await exceptions()).find((e) => e.type === 'acceptance.deadline-at-risk' && e.ref === lateOrderId);
+    const atRisk = (await local.exceptions()).find((e) => e.type === 'acceptance.deadline-at-risk' && e.ref === lateOrderId);
     expect(atRisk).toMatchObject({ severity: 'critical', component: 'acceptance-watch' });
     expect(String(atRisk?.reason)).toMatch(/7(\.\d)? h left/);
   }, 60_000);

@@ -4,12 +4,12 @@
  * owners, the filters work, the DLQ is redriven and an exception retried and another resolved from the page, a
  * reconciliation run shows Klaviyo complete, and a screenshot of the main view is taken and checked.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local/runtime';
+import type { TestRuntime } from '../support/localRuntime';
 import { drained, releaseOr11Slots, runtimeAfterKlaviyoOutage, until } from '../support/operations';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -24,7 +24,7 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe.skipIf(!hasChromium)('operations console in a headless browser', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-console-'));
+  let local: TestRuntime;
   let runtime: LocalRuntime;
   let browser: Browser;
   let page: Page;
@@ -34,7 +34,7 @@ describe.skipIf(!hasChromium)('operations console in a headless browser', () => 
 
   beforeAll(async () => {
     // No SKU is mapped: every order waiting for acceptance also becomes an `sku.unmapped` exception.
-    ({ runtime } = await runtimeAfterKlaviyoOutage(dataDir, { 'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] } }));
+    ({ runtime } = local = await runtimeAfterKlaviyoOutage('console', { 'mirakl-acceptance': { enabled: true, marketplaces: ['debenhams'] } }));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await page.goto(runtime.consoleUrl);
@@ -43,8 +43,7 @@ describe.skipIf(!hasChromium)('operations console in a headless browser', () => 
 
   afterAll(async () => {
     await browser?.close();
-    await runtime?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await local?.stop();
   });
 
   it('shows the flow, the dead letters and the exceptions with their owners; a screenshot of the main view', async () => {
@@ -57,7 +56,7 @@ describe.skipIf(!hasChromium)('operations console in a headless browser', () => 
     expect(await page.getByTestId('exceptions').textContent()).not.toMatch(/@/);
 
     const png = await page.screenshot({ fullPage: false });
-    writeFileSync(join(dataDir, 'console.png'), png);
+    writeFileSync(join(local.dataDir, 'console.png'), png);
     if (process.env.CONSOLE_SCREENSHOT) writeFileSync(process.env.CONSOLE_SCREENSHOT, png);
     expect(pngSize(png)).toEqual({ width: 1400, height: 1000 });
     // A rendered page of tables and pills, not a blank or error page (a blank 1400×1000 PNG is a few KB).

@@ -6,20 +6,14 @@
  * or become `carrier.unknown` without OR24 when the warehouse used a carrier Mirakl does not list.
  */
 import { untilDrained } from '../support/operations';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../functions/shared/config';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
 import { type AttachedSfccSandbox, attachSfccSandbox } from '../../local/sandboxes/sfcc/attach';
 import { UNLISTED_CARRIERS } from '../../local/sandboxes/sfcc/warehouse';
+import { type TestRuntime, startTestRuntime } from '../support/localRuntime';
 import { sfccConfig } from '../support/sfccFixtures';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-loop-'));
 const LIST = 'marketplace-inventory';
 /** Debenhams' stock buffer in the sandbox configuration. */
 const BUFFER = 2;
@@ -28,10 +22,9 @@ const LOW = 'DB-KET-6001-SLV';
 const PLENTY = 'DB-FRG-4410-100';
 const UK_CODES: Record<string, string> = { 'Royal Mail': 'ROYAL_MAIL', 'DPD UK': 'DPD_UK', Evri: 'EVRI' };
 
+let local: TestRuntime;
 let runtime: LocalRuntime;
 let sfcc: AttachedSfccSandbox;
-let client: DynamoDBClient;
-let documents: DynamoDBDocumentClient;
 const orderIds: string[] = [];
 
 const drained = (name: string) => untilDrained(runtime, name);
@@ -44,10 +37,6 @@ function later(ms: number): void {
   vi.setSystemTime(Date.now() + ms);
 }
 
-async function exceptions(): Promise<Record<string, unknown>[]> {
-  return (await documents.send(new ScanCommand({ TableName: runtime.aws.dynamo.tableNames.exceptions }))).Items ?? [];
-}
-
 const sfccOrder = (orderId: string) => [...sfcc.store.orders.values()].find((o) => o.custom.c_miraklOrderId === orderId);
 const ats = (productId: string) => {
   const record = sfcc.store.inventory.get(LIST)?.get(productId);
@@ -57,7 +46,7 @@ const ats = (productId: string) => {
 beforeAll(async () => {
   vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true });
   const base = sfccConfig();
-  runtime = await startLocalRuntime({
+  local = await startTestRuntime('loop', {
     config: parseConfig({
       ...base,
       connectors: {
@@ -74,22 +63,15 @@ beforeAll(async () => {
       { name: 'mirakl-tracking', module: 'functions/mirakl-tracking.ts' },
     ],
     destinationSandboxes: { 'sfcc-orders': attachSfccSandbox },
-    dataDir,
-    randomPorts: true,
-    schedule: false,
-    tickIntervalMs: 0,
     seed: 11,
     queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3, pollIntervalMs: 50 },
   });
+  runtime = local.runtime;
   sfcc = runtime.destinations['sfcc-orders'] as AttachedSfccSandbox;
-  client = new DynamoDBClient({ endpoint: runtime.aws.dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  documents = DynamoDBDocumentClient.from(client);
 }, 60_000);
 
 afterAll(async () => {
-  client?.destroy();
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
+  await local?.stop();
   vi.useRealTimers();
 });
 
@@ -165,7 +147,7 @@ describe('local commerce loop: Mirakl → SFCC → warehouse → Mirakl', () => 
             shipping_tracking: s.shipment?.trackingNumber,
           });
         }
-        const open = await exceptions();
+        const open = await local.exceptions();
         for (const s of unknown) {
           expect(open.find((e) => e.type === 'carrier.unknown' && e.ref === s.id)?.reason).toContain(carrierOf(s));
         }

@@ -5,9 +5,6 @@
  * deliberately lost delivery is found by reconciliation and `exceptions retry` re-publishes it; after that
  * reconciliation reports zero missing.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DeleteItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Output } from '../../cli/io';
@@ -18,9 +15,10 @@ import type { WeeklyReport } from '../../functions/shared/operations/report';
 import { lambdaContext } from '../../local/lambda';
 import type { LocalRuntime } from '../../local/runtime';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+import type { TestRuntime } from '../support/localRuntime';
 import { drained as isDrained, localDynamo, releaseOr11Slots, runtimeAfterKlaviyoOutage, until } from '../support/operations';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-ops-'));
+let local: TestRuntime;
 let runtime: LocalRuntime;
 let klaviyo: KlaviyoSandbox;
 
@@ -59,13 +57,10 @@ async function reconcileNow() {
 const reconcileArgs = () => ['reconcile', '--marketplace', 'debenhams', '--since', new Date(Date.now() - 4 * 24 * 3600 * 1000).toISOString(), '--until', new Date().toISOString(), '--json'];
 
 beforeAll(async () => {
-  ({ runtime, klaviyo } = await runtimeAfterKlaviyoOutage(dataDir));
+  ({ runtime, klaviyo } = local = await runtimeAfterKlaviyoOutage('ops'));
 }, 60_000);
 
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => local?.stop());
 
 describe('operations on the local runtime', () => {
   let failed: ExceptionEntry[] = [];

@@ -3,8 +3,9 @@ import { expect, vi } from 'vitest';
 import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type ConfigInput, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+import { type TestRuntime, startTestRuntime } from './localRuntime';
 
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
@@ -56,23 +57,25 @@ export async function untilDrained(runtime: LocalRuntime, connector: string): Pr
  * cleared (with the sandbox's records) before this returns.
  */
 export async function runtimeAfterKlaviyoOutage(
-  dataDir: string,
+  name: string,
   connectors: ConfigInput['connectors'] = {},
-): Promise<{ runtime: LocalRuntime; klaviyo: KlaviyoSandbox }> {
-  const runtime = await startLocalRuntime({
+): Promise<TestRuntime & { klaviyo: KlaviyoSandbox }> {
+  const local = await startTestRuntime(name, {
     config: parseConfig({ ...sandboxConfigInput, connectors: { klaviyo: { enabled: true, marketplaces: ['debenhams'] }, ...connectors } }),
-    dataDir,
-    randomPorts: true,
-    schedule: false,
-    tickIntervalMs: 0,
     seed: 11,
     queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2, pollIntervalMs: 20 },
   });
+  const { runtime } = local;
   const klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
-  klaviyo.inject({ kind: 'status', status: 503, times: 100_000 });
-  await runtime.runPoll('debenhams');
-  const dlq = runtime.connectors.find((c) => c.name === 'klaviyo')!.dlq;
-  await until(() => runtime.connectors.every((c) => drained(runtime, c.name)) && dlq.depth().visible > 0);
-  klaviyo.reset();
-  return { runtime, klaviyo };
+  try {
+    klaviyo.inject({ kind: 'status', status: 503, times: 100_000 });
+    await runtime.runPoll('debenhams');
+    const dlq = runtime.connectors.find((c) => c.name === 'klaviyo')!.dlq;
+    await until(() => runtime.connectors.every((c) => drained(runtime, c.name)) && dlq.depth().visible > 0);
+    klaviyo.reset();
+  } catch (error) {
+    await local.stop();
+    throw error;
+  }
+  return { ...local, klaviyo };
 }
