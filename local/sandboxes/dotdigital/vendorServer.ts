@@ -1,8 +1,8 @@
 /**
- * The loopback HTTP scaffolding the Dotdigital and SFMC sandboxes share: body reading with a size cap, a record of
- * every request (kept for tests, never logged: bodies hold buyer data), scripted faults (429/5xx, a hang before or
- * after the effect), and the `/__sandbox/state` and `/__sandbox/faults` control endpoints. Each sandbox supplies
- * its routes and its vendor's semantics.
+ * The loopback HTTP scaffolding the destination sandboxes (Dotdigital, SFMC, SFCC, Klaviyo) share: body reading
+ * with a size cap, a record of every request (kept for tests, never logged: bodies hold buyer data), scripted
+ * faults (429/5xx, a hang before or after the effect), and the `/__sandbox/state` and `/__sandbox/faults` control
+ * endpoints. Each sandbox supplies its routes and its vendor's semantics.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,47 +14,55 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-export type SandboxFault =
-  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: string }
+/** `Route` names a sandbox's routes; a fault without `route` hits whichever request comes next. */
+export type SandboxFault<Route extends string = string> =
+  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: Route }
   /** Never answers; with `afterEffect` the request is applied first (the write happened, the answer is lost). */
-  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: string };
+  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: Route };
 
-export interface ReceivedRequest {
+export interface ReceivedRequest<Route extends string = string> {
   method: string;
   path: string;
   /** The query string, `?` included (empty when there is none). */
   search: string;
-  route: string | undefined;
+  route: Route | undefined;
   status: number;
   /** Parsed JSON body, or the raw text when it is not JSON. */
   body: unknown;
   at: number;
 }
 
-export interface VendorRequest {
+export interface VendorRequest<Route extends string = string> {
   method: string;
   url: URL;
   headers: IncomingMessage['headers'];
   raw: Buffer;
-  route: string | undefined;
+  route: Route | undefined;
 }
 
-export interface VendorServerOptions {
+export interface VendorServerOptions<Route extends string = string> {
   port?: number;
   maxBodyBytes: number;
   now: () => number;
+  /** The media type of JSON bodies the vendor sends; `application/json; charset=utf-8` by default. */
+  contentType?: string;
   /** Names the route of a request (for faults, limits and the request log); undefined when none matches. */
-  routeOf(method: string, path: string): string | undefined;
+  routeOf(method: string, path: string): Route | undefined;
+  /**
+   * What the vendor refuses before a scripted fault can strike (an unknown route, a bad key, a rate limit); such a
+   * request draws no fault. Undefined lets the request through to `handle`.
+   */
+  admit?(request: VendorRequest<Route>): Reply | undefined;
   /** The vendor's answer; `fault` is the scripted fault this request drew, if any. */
-  handle(request: VendorRequest, fault: SandboxFault | undefined): Promise<Reply | 'hang'> | Reply | 'hang';
+  handle(request: VendorRequest<Route>, fault: SandboxFault<Route> | undefined): Promise<Reply | 'hang'> | Reply | 'hang';
   /** Vendor state for `GET /__sandbox/state`. */
   state(): unknown;
 }
 
-export interface VendorServer {
+export interface VendorServer<Route extends string = string> {
   url: string;
-  requests: ReceivedRequest[];
-  inject(fault: SandboxFault): void;
+  requests: ReceivedRequest<Route>[];
+  inject(fault: SandboxFault<Route>): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -69,17 +77,20 @@ function parsed(raw: Buffer): unknown {
   }
 }
 
-export async function startVendorServer(options: VendorServerOptions): Promise<VendorServer> {
-  const requests: ReceivedRequest[] = [];
-  let faults: (SandboxFault & { remaining: number })[] = [];
+export async function startVendorServer<Route extends string = string>(
+  options: VendorServerOptions<Route>,
+): Promise<VendorServer<Route>> {
+  const requests: ReceivedRequest<Route>[] = [];
+  let faults: (SandboxFault<Route> & { remaining: number })[] = [];
   const hanging = new Set<ServerResponse>();
+  const contentType = options.contentType ?? 'application/json; charset=utf-8';
 
-  function inject(fault: SandboxFault): void {
+  function inject(fault: SandboxFault<Route>): void {
     if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error('fault `times` must be a positive integer');
     faults.push({ ...fault, remaining: fault.times });
   }
 
-  function takeFault(route: string | undefined): SandboxFault | undefined {
+  function takeFault(route: Route | undefined): SandboxFault<Route> | undefined {
     const fault = faults.find((f) => !f.route || f.route === route);
     if (!fault) return undefined;
     fault.remaining -= 1;
@@ -90,7 +101,7 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
   function send(response: ServerResponse, reply: Reply): void {
     const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
     response.writeHead(reply.status, {
-      ...(payload ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      ...(payload ? { 'content-type': contentType } : {}),
       'content-length': Buffer.byteLength(payload),
       ...reply.headers,
     });
@@ -103,7 +114,7 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
     }
     if (method === 'POST' && path === '/__sandbox/faults') {
       try {
-        inject(JSON.parse(raw.toString('utf8')) as SandboxFault);
+        inject(JSON.parse(raw.toString('utf8')) as SandboxFault<Route>);
         return { status: 204 };
       } catch (error) {
         return { status: 400, body: { message: (error as Error).message } };
@@ -121,9 +132,10 @@ export async function startVendorServer(options: VendorServerOptions): Promise<V
       return;
     }
     const route = options.routeOf(method, url.pathname);
+    const vendorRequest = { method, url, headers: request.headers, raw, route };
     let reply: Reply | 'hang';
     try {
-      reply = await options.handle({ method, url, headers: request.headers, raw, route }, takeFault(route));
+      reply = options.admit?.(vendorRequest) ?? (await options.handle(vendorRequest, takeFault(route)));
     } catch (error) {
       reply = { status: 500, body: { message: `sandbox error: ${(error as Error).message}` } };
     }

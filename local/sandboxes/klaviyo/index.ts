@@ -9,12 +9,16 @@
  * Inspection over HTTP: `GET /__sandbox/state`; faults: `POST /__sandbox/faults` with a `KlaviyoFault`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Config } from '../../../functions/shared/config';
 import type { RateLimit } from '../../../functions/shared/connector/pacer';
 import { KLAVIYO_OPERATIONS, KLAVIYO_REVISION } from '../../../functions/shared/klaviyo/requests';
-import { closeServer, readBody } from '../../aws/protocol';
+import {
+  type ReceivedRequest as VendorReceivedRequest,
+  type Reply,
+  type SandboxFault,
+  type VendorRequest,
+  startVendorServer,
+} from '../dotdigital/vendorServer';
 import { FixedWindowLimiter } from './limits';
 import { MAX_BODY_BYTES, MAX_PROFILE_BYTES, bodyProblem, klaviyoBodySchemas } from './schemas';
 import { KlaviyoStore, type StoredEvent, type StoredProfile } from './store';
@@ -34,23 +38,13 @@ export type RouteName =
   | 'getProfiles'
   | 'requestProfileDeletion';
 
-export type KlaviyoFault =
-  | { kind: 'status'; status: 429 | 500 | 502 | 503 | 504; times: number; retryAfterSeconds?: number; route?: RouteName }
-  /**
-   * Never answers (the client times out). With `afterEffect` the request is applied first: the write happened but
-   * its acknowledgement is lost, the case idempotency keys exist for.
-   */
-  | { kind: 'timeout'; times: number; afterEffect?: boolean; route?: RouteName };
+/**
+ * A 429/5xx, or a request never answered (the client times out); with `afterEffect` the request is applied first:
+ * the write happened but its acknowledgement is lost, the case idempotency keys exist for.
+ */
+export type KlaviyoFault = SandboxFault<RouteName>;
 
-export interface ReceivedRequest {
-  method: string;
-  path: string;
-  route: RouteName | undefined;
-  status: number;
-  /** The parsed body (for inspection by tests; the sandbox itself never logs it). */
-  body: unknown;
-  at: number;
-}
+export type ReceivedRequest = VendorReceivedRequest<RouteName>;
 
 export interface KlaviyoSandboxOptions {
   /** 0 picks a free port (the default); `npm start` uses DEFAULT_KLAVIYO_SANDBOX_PORT. */
@@ -101,12 +95,6 @@ const PUBLISHED: Record<RouteName, RateLimit> = {
   requestProfileDeletion: { perSecond: 3, perMinute: 60 },
 };
 
-interface Reply {
-  status: number;
-  body?: unknown;
-  headers?: Record<string, string>;
-}
-
 class KlaviyoError extends Error {
   constructor(
     readonly status: number,
@@ -146,18 +134,7 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
   const limits = { ...PUBLISHED, ...options.limits };
   const limiter = new FixedWindowLimiter(limits, now);
   const store = new KlaviyoStore(() => new Date(now()));
-  const requests: ReceivedRequest[] = [];
-  let faults: (KlaviyoFault & { remaining: number })[] = [];
   const schemas = klaviyoBodySchemas(now);
-  const hanging = new Set<ServerResponse>();
-
-  function takeFault(route: RouteName): KlaviyoFault | undefined {
-    const fault = faults.find((f) => !f.route || f.route === route);
-    if (!fault) return undefined;
-    fault.remaining -= 1;
-    if (fault.remaining <= 0) faults = faults.filter((f) => f !== fault);
-    return fault;
-  }
 
   /** A profile referenced by a Klaviyo id must exist; identifiers alone create it. */
   function knownProfile(resource: Json, pointer: string): void {
@@ -218,7 +195,7 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
         const match = /^equals\((id|email|phone_number|external_id),"((?:[^"\\]|\\.)*)"\)$/.exec(params[0] ?? '');
         if (!match) throw new KlaviyoError(400, 'invalid', 'Invalid input.', 'Unsupported filter.', { parameter: 'filter' });
         const value = JSON.parse(`"${match[2] as string}"`) as string;
-        return { status: 200, body: { data: store.profilesWith(match[1] as string, value).map((p) => profileResponse(p).data), links: { self: `${base()}/api/profiles/`, next: null, prev: null } } };
+        return { status: 200, body: { data: store.profilesWith(match[1] as string, value).map((p) => profileResponse(p).data), links: { self: `${server.url}/api/profiles/`, next: null, prev: null } } };
       }
       case 'requestProfileDeletion': {
         const profile = obj(obj(attributes.profile).data);
@@ -232,10 +209,8 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     }
   }
 
-  const base = () => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
   function profileResponse(profile: StoredProfile) {
-    const self = `${base()}/api/profiles/${profile.id}/`;
+    const self = `${server.url}/api/profiles/${profile.id}/`;
     return {
       data: {
         type: 'profile',
@@ -261,20 +236,20 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
           expires_at: null,
           started_at: created,
         },
-        links: { self: `${base()}/api/profile-bulk-import-jobs/${id}/` },
+        links: { self: `${server.url}/api/profile-bulk-import-jobs/${id}/` },
       },
     };
   }
 
-  function authenticate(request: IncomingMessage): void {
-    const header = request.headers.authorization ?? '';
+  function authenticate(headers: VendorRequest['headers']): void {
+    const header = headers.authorization ?? '';
     const match = /^Klaviyo-API-Key (\S+)$/.exec(header);
     if (!match || !apiKeys.has(match[1] as string)) {
       throw new KlaviyoError(401, 'not_authenticated', 'Authentication credentials were not provided.', 'Missing or invalid private key.', {
         pointer: '/data/',
       });
     }
-    const revision = request.headers.revision;
+    const revision = headers.revision;
     if (typeof revision !== 'string' || revision === '') {
       throw new KlaviyoError(400, 'invalid', 'Invalid input.', 'The revision header is required.', { parameter: 'revision' });
     }
@@ -285,21 +260,34 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     }
   }
 
-  async function handle(request: IncomingMessage, url: URL, raw: Buffer): Promise<Reply | 'hang'> {
-    const method = request.method ?? 'GET';
-    const route = ROUTES.find((r) => r.method === method && r.path.test(url.pathname));
+  /** Klaviyo's own refusals in its JSON:API error format; anything else is a sandbox bug, answered as Klaviyo's 500. */
+  function answering<T>(answer: () => T): T | Reply {
+    try {
+      return answer();
+    } catch (error) {
+      return errorReply(
+        error instanceof KlaviyoError ? error : new KlaviyoError(500, 'error', 'A server error occurred.', 'Unexpected sandbox error.'),
+      );
+    }
+  }
+
+  /** What Klaviyo checks before anything else happens to a request: the route, the key and revision, the limits. */
+  function admit({ method, url, headers, route }: VendorRequest<RouteName>): Reply | undefined {
     if (!route) {
       throw new KlaviyoError(404, 'not_found', 'Not found.', `${method} ${url.pathname} is not served by this sandbox.`);
     }
-    authenticate(request);
-    const admitted = limiter.admit(route.name);
-    if (!admitted.ok) {
-      return errorReply(
-        new KlaviyoError(429, 'throttled', 'Request was throttled.', `Request was throttled. Expected available in ${admitted.retryAfterSeconds} second.`),
-        { 'retry-after': String(admitted.retryAfterSeconds) },
-      );
-    }
-    const fault = takeFault(route.name);
+    authenticate(headers);
+    const admitted = limiter.admit(route);
+    if (admitted.ok) return undefined;
+    return errorReply(
+      new KlaviyoError(429, 'throttled', 'Request was throttled.', `Request was throttled. Expected available in ${admitted.retryAfterSeconds} second.`),
+      { 'retry-after': String(admitted.retryAfterSeconds) },
+    );
+  }
+
+  function handle({ url, raw, route }: VendorRequest<RouteName>, fault: KlaviyoFault | undefined): Reply | 'hang' {
+    // `admit` has refused every request without a route.
+    const name = route as RouteName;
     if (fault?.kind === 'status') {
       const headers: Record<string, string> = fault.status === 429 ? { 'retry-after': String(fault.retryAfterSeconds ?? 1) } : {};
       const error =
@@ -311,8 +299,8 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
 
     let body: Json = {};
-    if (route.name !== 'getBulkImportProfilesJob' && route.name !== 'getProfiles') {
-      const limit = route.name === 'upsertProfile' ? MAX_PROFILE_BYTES : MAX_BODY_BYTES;
+    if (name !== 'getBulkImportProfilesJob' && name !== 'getProfiles') {
+      const limit = name === 'upsertProfile' ? MAX_PROFILE_BYTES : MAX_BODY_BYTES;
       if (raw.length > limit) {
         const ceiling = limit === MAX_PROFILE_BYTES ? '100 KB' : '5 MB';
         throw new KlaviyoError(413, 'payload_too_large', 'Payload too large.', `The payload exceeds ${ceiling}.`);
@@ -323,113 +311,41 @@ export async function startKlaviyoSandbox(options: KlaviyoSandboxOptions = {}): 
       } catch {
         throw invalid('The request body is not valid JSON.', '/');
       }
-      const problem = bodyProblem(schemas[route.name], parsed);
+      const problem = bodyProblem(schemas[name], parsed);
       if (problem) throw invalid(problem.detail, problem.pointer);
       body = obj(parsed);
     }
-    const params = route.name === 'getProfiles' ? [url.searchParams.get('filter') ?? ''] : (route.path.exec(url.pathname)?.slice(1) ?? []);
-    const reply = apply(route.name, body, params);
+    const params =
+      name === 'getProfiles'
+        ? [url.searchParams.get('filter') ?? '']
+        : (ROUTES.find((r) => r.name === name)?.path.exec(url.pathname)?.slice(1) ?? []);
+    const reply = apply(name, body, params);
     return fault?.kind === 'timeout' ? 'hang' : reply;
   }
 
-  function send(response: ServerResponse, reply: Reply): void {
-    const payload = reply.body === undefined ? '' : JSON.stringify(reply.body);
-    response.writeHead(reply.status, {
-      ...(payload ? { 'content-type': 'application/vnd.api+json' } : {}),
-      'content-length': Buffer.byteLength(payload),
-      ...reply.headers,
-    });
-    response.end(payload);
-  }
-
-  const server = createServer(async (request, response) => {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const raw = (await readBody(request, MAX_BODY_BYTES + 1)) ?? Buffer.alloc(MAX_BODY_BYTES + 1);
-    if (url.pathname.startsWith('/__sandbox/')) {
-      send(response, control(request.method ?? 'GET', url.pathname, raw));
-      return;
-    }
-    let reply: Reply | 'hang';
-    try {
-      reply = await handle(request, url, raw);
-    } catch (error) {
-      reply = errorReply(
-        error instanceof KlaviyoError ? error : new KlaviyoError(500, 'error', 'A server error occurred.', 'Unexpected sandbox error.'),
-      );
-    }
-    const route = ROUTES.find((r) => r.method === request.method && r.path.test(url.pathname))?.name;
-    let parsed: unknown;
-    try {
-      parsed = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    requests.push({
-      method: request.method ?? 'GET',
-      path: url.pathname,
-      route,
-      status: reply === 'hang' ? 0 : reply.status,
-      body: parsed,
-      at: now(),
-    });
-    if (reply === 'hang') {
-      hanging.add(response);
-      response.on('close', () => hanging.delete(response));
-      return;
-    }
-    send(response, reply);
-  });
-
-  function control(method: string, path: string, raw: Buffer): Reply {
-    if (method === 'GET' && path === '/__sandbox/state') {
-      return {
-        status: 200,
-        body: {
-          profiles: [...store.profiles.values()],
-          events: store.events,
-          duplicatesIgnored: store.duplicatesIgnored,
-          requests: requests.map(({ body: _body, ...rest }) => rest),
-          faults,
-        },
-      };
-    }
-    if (method === 'POST' && path === '/__sandbox/faults') {
-      try {
-        inject(JSON.parse(raw.toString('utf8')) as KlaviyoFault);
-        return { status: 204 };
-      } catch (error) {
-        return { status: 400, body: { message: (error as Error).message } };
-      }
-    }
-    return { status: 404, body: { message: 'unknown sandbox control' } };
-  }
-
-  function inject(fault: KlaviyoFault): void {
-    if (!Number.isInteger(fault.times) || fault.times < 1) throw new Error('fault `times` must be a positive integer');
-    faults.push({ ...fault, remaining: fault.times });
-  }
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  const server = await startVendorServer<RouteName>({
+    port: options.port,
+    maxBodyBytes: MAX_BODY_BYTES,
+    now,
+    contentType: 'application/vnd.api+json',
+    routeOf: (method, path) => ROUTES.find((r) => r.method === method && r.path.test(path))?.name,
+    admit: (request) => answering(() => admit(request)),
+    handle: (request, fault) => answering(() => handle(request, fault)),
+    state: () => ({ profiles: [...store.profiles.values()], events: store.events, duplicatesIgnored: store.duplicatesIgnored }),
   });
 
   return {
-    url: base(),
+    url: server.url,
     store,
-    requests,
+    requests: server.requests,
     limitOf: (route) => limiter.limitOf(route),
-    inject,
+    inject: server.inject,
     reset() {
       store.clear();
-      requests.length = 0;
-      faults = [];
+      server.reset();
       limiter.reset();
     },
-    async close() {
-      for (const response of hanging) response.destroy();
-      await closeServer(server);
-    },
+    close: server.close,
   };
 }
 
