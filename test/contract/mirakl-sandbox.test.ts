@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sandboxConfig } from '../../functions/shared/config';
 import { readOrder } from '../../functions/shared/mirakl/orders';
+import { isAnonymisedBuyer } from '../../functions/shared/privacy/erasure';
 import { startMiraklSandbox, type MiraklSandbox } from '../../local/sandboxes/mirakl';
 import { describeWithSpec, validateRequest, validateResponse } from '../support/openapi';
 
@@ -89,6 +90,22 @@ describeWithSpec(SPEC, 'Mirakl sandbox against the Mirakl seller OpenAPI', (spec
       const orders = await everyOrder(mp.id, 100);
       expect(orders.length).toBeGreaterThan(30);
       expectReadable(orders);
+    }
+  });
+
+  it('serves the orders of a buyer the operator anonymised still valid, read as anonymised, others untouched', async () => {
+    const before = await everyOrder('debenhams', 100);
+    const customerOf = (o: Record<string, unknown>) => (o.customer as { customer_id: string }).customer_id;
+    const buyer = customerOf(before[0]!);
+    now += 60_000;
+    const touched = sandbox.world.anonymiseBuyer('debenhams', buyer);
+    const after = await everyOrder('debenhams', 100);
+    const theirs = after.filter((o) => customerOf(o) === buyer);
+    expect(theirs.map((o) => o.order_id).sort()).toEqual([...touched].sort());
+    expectReadable(after);
+    for (const order of after) {
+      expect(isAnonymisedBuyer(order), String(order.order_id)).toBe(customerOf(order) === buyer);
+      if (customerOf(order) === buyer) expect(order.last_updated_date).toBe(new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'));
     }
   });
 

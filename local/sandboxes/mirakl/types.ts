@@ -148,7 +148,8 @@ export interface MiraklOrder {
   has_customer_message: boolean;
   has_invoice: boolean;
   fully_refunded: boolean;
-  customer_notification_email: string;
+  /** Gone once the operator anonymised the buyer. */
+  customer_notification_email?: string;
   customer: MiraklCustomer;
   shipping_type_code: string;
   shipping_type_label: string;

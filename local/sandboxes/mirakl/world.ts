@@ -6,7 +6,7 @@
  */
 import { countryByIso3, profileFor, type MarketplaceInput, type MarketplaceProfile, type SandboxOffer } from './catalogue';
 import { Random } from './random';
-import type { MiraklCancelation, MiraklCarrier, MiraklCustomer, MiraklOrder, MiraklOrderLine, MiraklRefund } from './types';
+import type { MiraklAddress, MiraklCancelation, MiraklCarrier, MiraklCustomer, MiraklOrder, MiraklOrderLine, MiraklRefund } from './types';
 
 export type { MarketplaceInput } from './catalogue';
 
@@ -468,6 +468,34 @@ export class MiraklWorld {
     delete line.order_line_state_reason_label;
     line.last_updated_date = iso(this.now());
     this.touch(record);
+  }
+
+  /**
+   * The operator anonymises a buyer (Mirakl AN01): every order of theirs keeps its customer id and amounts, while
+   * names, street addresses, phones and the relay e-mail go. The schema's required fields stay, empty, so orders
+   * still validate; OR11 serves the orders as updated. Returns the orders touched.
+   */
+  anonymiseBuyer(mp: string, customerId: string): string[] {
+    const market = this.market(mp);
+    const touched: string[] = [];
+    for (const record of market.records.values()) {
+      const order = record.order;
+      if (order.customer.customer_id !== customerId) continue;
+      const { civility: _civility, ...customer } = order.customer;
+      order.customer = {
+        ...customer,
+        firstname: '',
+        lastname: '',
+        billing_address: anonymousAddress(order.customer.billing_address),
+        shipping_address: anonymousAddress(order.customer.shipping_address),
+      };
+      delete order.customer_notification_email;
+      this.touch(record);
+      touched.push(order.order_id);
+    }
+    // Their next order would be a new buyer to Mirakl too.
+    market.buyers = market.buyers.filter((buyer) => buyer.customer.customer_id !== customerId);
+    return touched;
   }
 
   /** Forces any state, even one Mirakl has not published yet, on the order and all its lines (tests). */
@@ -960,6 +988,11 @@ export class MiraklWorld {
 
 function remainingQuantity(line: MiraklOrderLine): number {
   return line.quantity - line.cancelations.reduce((n, c) => n + c.quantity, 0);
+}
+
+/** An address with nothing left that identifies a person: its country only. */
+function anonymousAddress(address: MiraklAddress): MiraklAddress {
+  return { firstname: '', lastname: '', street_1: '', zip_code: '', city: '', country: address.country, country_iso_code: address.country_iso_code };
 }
 
 export function byCreatedThenId(a: Readonly<MiraklOrder>, b: Readonly<MiraklOrder>): number {
