@@ -1,16 +1,20 @@
 /**
  * `npm start` end to end on random ports: the real poller against the Mirakl sandbox through the AWS emulators,
  * events on the bus and in the event log, routed by the stack's rules to connector queues, a real connector
- * consuming its queue into its sandbox, and a clean stop.
+ * consuming its queue into its sandbox, the privacy consumer applying an erasure to our own tables, and a clean stop.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DynamoExceptionRecorder } from '../../functions/shared/aws/exceptionStore';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
-import { parseBusinessEvent } from '../../functions/shared/events';
+import { type BusinessEvent, parseBusinessEvent } from '../../functions/shared/events';
 import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
+import { localDynamo, releaseOr11Slots, untilDrained } from '../support/operations';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-local-'));
 let runtime: LocalRuntime;
@@ -26,7 +30,11 @@ beforeAll(async () => {
         klaviyo: { enabled: true, marketplaces: ['debenhams'] },
       },
     }),
-    connectors: [{ name: 'klaviyo', module: 'functions/klaviyo.ts' }],
+    // The privacy consumer runs whatever the configuration, as the stack deploys it.
+    connectors: [
+      { name: 'klaviyo', module: 'functions/klaviyo.ts' },
+      { name: 'privacy', module: 'functions/privacy.ts' },
+    ],
     dataDir,
     randomPorts: true,
     schedule: false,
@@ -85,6 +93,7 @@ describe('local runtime', () => {
       expect([...logged.routedTo].sort()).toEqual(expected.sort());
     }
     const byName = Object.fromEntries(runtime.connectors.map((c) => [c.name, c]));
+    expect(Object.keys(byName).sort()).toEqual(['klaviyo', 'mirakl-acceptance', 'privacy']);
     expect(byName['mirakl-acceptance']?.consumer).toBeUndefined();
     expect(byName['mirakl-acceptance']?.queue.depth()).toEqual({ visible: acceptance.length, inFlight: 0 });
 
@@ -121,8 +130,52 @@ describe('local runtime', () => {
       expect.arrayContaining([
         expect.objectContaining({ connector: 'mirakl-acceptance', consuming: false }),
         expect.objectContaining({ connector: 'klaviyo', consuming: true, deadLettered: 0 }),
+        expect.objectContaining({ connector: 'privacy', consuming: true, deadLettered: 0 }),
       ]),
     );
+  });
+
+  it('a buyer Mirakl anonymised is erased from our own tables by the privacy consumer and from the destination', async () => {
+    const confirmed = runtime
+      .events()
+      .map(({ event }) => parseBusinessEvent(event))
+      .filter((event): event is BusinessEvent<'Order Confirmed'> => event.detailType === 'Order Confirmed' && event.detail.marketplace === 'debenhams');
+    const [theirs, someoneElses] = [confirmed[0]!, confirmed.find((e) => e.detail.order.buyer.customerId !== confirmed[0]!.detail.order.buyer.customerId)!];
+    const { customerId, identity } = theirs.detail.order.buyer;
+    const klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
+    const profiles = () => [...klaviyo.store.profiles.values()].map((p) => p.attributes.external_id);
+    expect(profiles()).toContain(identity);
+
+    // Two failed deliveries kept in the inbox with their events, so `exceptions retry` could re-publish them.
+    const documents = DynamoDBDocumentClient.from(localDynamo(runtime));
+    const table = runtime.aws.dynamo.tableNames.exceptions;
+    const inbox = new DynamoExceptionRecorder(documents, table);
+    for (const event of [theirs, someoneElses]) {
+      await inbox.record({ type: 'delivery.failed', marketplace: 'debenhams', ref: event.detail.order.orderId, reason: 'HTTP 400', component: 'klaviyo', payloadRef: event.id, events: [event] });
+    }
+
+    expect(runtime.sandbox.world.anonymiseBuyer('debenhams', customerId).length).toBeGreaterThan(0);
+    await releaseOr11Slots(runtime);
+    await runtime.runPoll('debenhams');
+    const erasures = runtime.events().filter(({ event }) => event['detail-type'] === 'Customer Erasure Requested');
+    expect(erasures.map(({ event }) => event.detail.identity)).toEqual([identity]);
+    expect([...erasures[0]!.routedTo].sort()).toEqual(['klaviyo', 'privacy']);
+    await untilDrained(runtime, 'privacy');
+    await untilDrained(runtime, 'klaviyo');
+
+    const entries = (await documents.send(new ScanCommand({ TableName: table }))).Items ?? [];
+    const entryOf = (event: BusinessEvent) => entries.find((e) => e.payloadRef === event.id)!;
+    // Kept for finance and operations: the entry, its order reference, type, reason and counts; the payload goes.
+    expect(entryOf(theirs)).toMatchObject({ type: 'delivery.failed', ref: theirs.detail.order.orderId, reason: 'HTTP 400', occurrences: 1, status: 'open' });
+    expect(entryOf(theirs).payload).toBeUndefined();
+    expect(entryOf(theirs).payloadErasedAt).toEqual(expect.any(String));
+    expect(entryOf(someoneElses).payload).toContain(someoneElses.detail.order.buyer.identity);
+    expect(profiles()).not.toContain(identity);
+    expect(profiles()).toContain(someoneElses.detail.order.buyer.identity);
+    const privacy = runtime.connectors.find((c) => c.name === 'privacy')!;
+    expect(privacy.consumer?.stats.deletedRecords).toBe(1);
+    expect(privacy.dlq.depth()).toEqual({ visible: 0, inFlight: 0 });
+    documents.destroy();
   });
 
   it('stops cleanly: servers closed, a second stop is harmless', async () => {

@@ -22,7 +22,7 @@ describe('connector registry', () => {
     },
   });
 
-  it('plans a queue for every enabled connector and a consumer only where the handler module exists', () => {
+  it('plans a queue for every enabled connector and the privacy consumer, a consumer only where the handler module exists', () => {
     const plans = planConnectors(
       config,
       [
@@ -35,7 +35,14 @@ describe('connector registry', () => {
     expect(plans).toEqual([
       { name: 'klaviyo', handlerFile: join(root, 'functions', 'klaviyo.mjs'), maxConcurrency: 5 },
       { name: 'mirakl-acceptance', maxConcurrency: 2 },
+      // Not registered here: its queue and rule, no consumer.
+      { name: 'privacy', maxConcurrency: 2 },
     ]);
+  });
+
+  it('plans the privacy consumer whatever the configuration, as the stack deploys it', () => {
+    const plans = planConnectors(parseConfig({ ...sandboxConfigInput, connectors: {} }));
+    expect(plans).toEqual([{ name: 'privacy', handlerFile: expect.stringMatching(/functions\/privacy\.ts$/), maxConcurrency: 2 }]);
   });
 
   it('registers every connector at functions/<name>.ts by default', () => {
