@@ -47,6 +47,17 @@ function createOrders(mp: 'debenhams' | 'decathlon', n: number): string[] {
   return ids;
 }
 
+/** A client that gives up after `ms`, as the HTTP layer's timeout does. */
+async function fetchWithin(ms: number, request: () => Promise<Response>): Promise<Response> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)));
+  try {
+    return await Promise.race([request(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('OR11 paging', () => {
   it('pages by offset with total_count, 10 by default, sorted by creation date then id, and Link headers', async () => {
     const ids = createOrders('debenhams', 25);
@@ -222,6 +233,30 @@ describe('faults', () => {
     const started = Date.now();
     expect((await call('/debenhams/api/orders')).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+  });
+
+  it('loses or holds the answer of a write it applied (afterEffect): a retry meets the state the first attempt left', async () => {
+    const accept = (orderId: string) =>
+      fetch(`${sandbox.url}/debenhams/api/orders/${orderId}/accept`, {
+        method: 'PUT',
+        headers: { Authorization: KEYS.debenhams, 'content-type': 'application/json' },
+        body: JSON.stringify({ order_lines: sandbox.world.get('debenhams', orderId)!.order_lines.map((l) => ({ id: l.order_line_id, accepted: true })) }),
+      });
+    const [lost, late] = [sandbox.world.createOrder('debenhams').order_id, sandbox.world.createOrder('debenhams').order_id];
+
+    sandbox.faults.resetConnection({ operation: 'OR21', times: 1, afterEffect: true });
+    await expect(accept(lost)).rejects.toThrow();
+    expect(sandbox.world.get('debenhams', lost)?.order_state).toBe('WAITING_DEBIT');
+    // Mirakl answered 204; the client never saw it.
+    expect(sandbox.requests.at(-1)).toMatchObject({ operation: 'OR21', status: 204 });
+    const again = await accept(lost);
+    expect(again.status).toBe(400);
+    expect(await again.text()).toContain('ORDER_INVALID_STATE');
+
+    sandbox.faults.delay({ operation: 'OR21', ms: 300, times: 1, afterEffect: true });
+    await expect(fetchWithin(100, () => accept(late))).rejects.toThrow(/timed out/);
+    expect(sandbox.world.get('debenhams', late)?.order_state).toBe('WAITING_DEBIT');
+    expect(sandbox.faults.pending()).toBe(0);
   });
 
   it('applies faults only to their operation, and clear() removes them', async () => {

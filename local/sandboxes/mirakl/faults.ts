@@ -2,6 +2,8 @@
  * Faults the sandbox can be told to produce, so clients are tested against what production does to them:
  * rate limiting with `Retry-After`, 5xx (including proxy HTML pages), failures in the middle of a pagination,
  * dropped connections and slow responses. Each rule fires a given number of times, in the order it was added.
+ * A dropped connection or a slow answer may come after Mirakl applied the request (`afterEffect`): the write is
+ * done, only its answer is lost or late, so a client's retry meets the state its first attempt left.
  */
 export type MiraklOperation = 'OR11' | 'OR13' | 'OR14' | 'OR15' | 'OR21' | 'OR23' | 'OR24' | 'ST01' | 'SH21' | 'STO01' | 'STO02' | 'STO03' | 'OF21' | 'V01';
 export type FaultStatus = 429 | 500 | 502 | 503;
@@ -27,18 +29,27 @@ export interface PageFault {
 export interface ConnectionFault {
   operation?: MiraklOperation;
   times: number;
+  /** The socket is destroyed once the request was applied, instead of before it is read. */
+  afterEffect?: boolean;
 }
 
 export interface DelayFault {
   operation?: MiraklOperation;
   ms: number;
   times: number;
+  /** The answer is held after the request was applied, instead of before it is handled. */
+  afterEffect?: boolean;
 }
 
 /** What the server must do to one request. */
 export type FaultAction =
   | { kind: 'status'; status: FaultStatus; retryAfterSeconds?: number }
-  | { kind: 'reset' };
+  | { kind: 'reset'; afterEffect: boolean };
+
+export interface Delay {
+  ms: number;
+  afterEffect: boolean;
+}
 
 interface Rule {
   kind: 'status' | 'reset' | 'delay';
@@ -47,6 +58,7 @@ interface Rule {
   status?: FaultStatus;
   retryAfterSeconds?: number;
   ms?: number;
+  afterEffect?: boolean;
   remaining: number;
 }
 
@@ -69,11 +81,11 @@ export class MiraklFaults {
   }
 
   resetConnection(fault: ConnectionFault): void {
-    this.add({ kind: 'reset', operation: fault.operation, remaining: fault.times });
+    this.add({ kind: 'reset', operation: fault.operation, afterEffect: fault.afterEffect, remaining: fault.times });
   }
 
   delay(fault: DelayFault): void {
-    this.add({ kind: 'delay', operation: fault.operation, ms: fault.ms, remaining: fault.times });
+    this.add({ kind: 'delay', operation: fault.operation, ms: fault.ms, afterEffect: fault.afterEffect, remaining: fault.times });
   }
 
   clear(): void {
@@ -85,12 +97,12 @@ export class MiraklFaults {
     return this.rules.reduce((n, rule) => n + rule.remaining, 0);
   }
 
-  /** Milliseconds to hold the response before answering; consumes one matching delay rule. */
-  takeDelay(operation: MiraklOperation, offset: number | undefined): number {
+  /** How long to hold the response, and whether after applying the request; consumes one matching delay rule. */
+  takeDelay(operation: MiraklOperation, offset: number | undefined): Delay | undefined {
     const rule = this.rules.find((r) => r.kind === 'delay' && applies(r, operation, offset));
-    if (!rule) return 0;
+    if (!rule) return undefined;
     this.consume(rule);
-    return rule.ms ?? 0;
+    return { ms: rule.ms ?? 0, afterEffect: rule.afterEffect ?? false };
   }
 
   /** The failure to answer with, if any; consumes one matching reset or status rule (first added wins). */
@@ -98,7 +110,7 @@ export class MiraklFaults {
     const rule = this.rules.find((r) => r.kind !== 'delay' && applies(r, operation, offset));
     if (!rule) return undefined;
     this.consume(rule);
-    if (rule.kind === 'reset') return { kind: 'reset' };
+    if (rule.kind === 'reset') return { kind: 'reset', afterEffect: rule.afterEffect ?? false };
     return { kind: 'status', status: rule.status as FaultStatus, retryAfterSeconds: rule.retryAfterSeconds };
   }
 

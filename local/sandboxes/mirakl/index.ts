@@ -60,7 +60,10 @@ export interface RecordedRequest {
   path: string;
   /** Query parameters; a repeated parameter's values are joined with commas. Never headers, so never the key. */
   query: Record<string, string>;
-  /** 0 when the connection was reset by a fault. */
+  /**
+   * 0 when a fault reset the connection before the request was handled; a request applied before its answer was
+   * lost or held (an `afterEffect` fault) keeps the status Mirakl answered, though the client never saw it.
+   */
   status: number;
   at: string;
 }
@@ -433,6 +436,21 @@ function send(res: ServerResponse, reply: Reply): void {
   res.end(payload);
 }
 
+/** Reads the body and runs the route; a refused request becomes Mirakl's error answer. */
+async function handleRoute(route: Route, req: IncomingMessage, ctx: Omit<RouteContext, 'body'>): Promise<Reply> {
+  try {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    return await route.handle({ ...ctx, body: Buffer.concat(chunks) });
+  } catch (caught) {
+    if (caught instanceof BadRequest) return error(400, caught.message);
+    if (caught instanceof MiraklWorldError) {
+      return error(caught.code === 'ORDER_NOT_FOUND' ? 404 : 400, `${caught.code}: ${caught.message}`);
+    }
+    return error(500);
+  }
+}
+
 function flattenQuery(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   for (const key of new Set(params.keys())) out[key] = params.getAll(key).join(',');
@@ -492,39 +510,33 @@ export async function startMiraklSandbox(options: MiraklSandboxOptions): Promise
 
     const rawOffset = url.searchParams.get('offset');
     const offset = rawOffset !== null && /^\d+$/.test(rawOffset) ? Number(rawOffset) : undefined;
-    const delayMs = faults.takeDelay(route.operation, offset);
-    if (delayMs > 0) await sleep(delayMs);
+    const delay = faults.takeDelay(route.operation, offset);
+    if (delay && !delay.afterEffect) await sleep(delay.ms);
     const failure = faults.takeFailure(route.operation, offset);
-    if (failure?.kind === 'reset') {
+    if (failure?.kind === 'reset' && !failure.afterEffect) {
       req.socket.destroy();
       return;
     }
-    if (failure) return reply(faultReply(failure.status, failure.retryAfterSeconds));
+    if (failure?.kind === 'status') return reply(faultReply(failure.status, failure.retryAfterSeconds));
 
-    try {
-      const chunks: Buffer[] = [];
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      const ids = (route.path.exec(apiPath) ?? []).slice(1).map((id) => decodeURIComponent(id));
-      reply(
-        await route.handle({
-          world,
-          stock,
-          exports,
-          marketplace: marketplaceId,
-          params: url.searchParams,
-          url,
-          ids,
-          body: Buffer.concat(chunks),
-          contentType: req.headers['content-type'] ?? '',
-        }),
-      );
-    } catch (caught) {
-      if (caught instanceof BadRequest) return reply(error(400, caught.message));
-      if (caught instanceof MiraklWorldError) {
-        return reply(error(caught.code === 'ORDER_NOT_FOUND' ? 404 : 400, `${caught.code}: ${caught.message}`));
-      }
-      reply(error(500));
+    const answer = await handleRoute(route, req, {
+      world,
+      stock,
+      exports,
+      marketplace: marketplaceId,
+      params: url.searchParams,
+      url,
+      ids: (route.path.exec(apiPath) ?? []).slice(1).map((id) => decodeURIComponent(id)),
+      contentType: req.headers['content-type'] ?? '',
+    });
+    // Applied: what follows only loses or delays the answer.
+    if (failure?.kind === 'reset') {
+      record.status = answer.status;
+      req.socket.destroy();
+      return;
     }
+    if (delay?.afterEffect) await sleep(delay.ms);
+    reply(answer);
   };
 
   const server = createServer((req, res) => {
