@@ -4,7 +4,9 @@
  * status polls, no journeys). Polls run on a virtual clock.
  */
 import { createHttpClient } from '../functions/shared/http';
+import { CollectingExceptions } from '../functions/shared/ingest/memory';
 import { createSfmcConnector } from '../functions/shared/sfmc/connector';
+import { MemoryJourneyLedger } from '../functions/shared/sfmc/journeyLedger';
 import { SFMC_SANDBOX_CLIENT, startSfmcSandbox } from '../local/sandboxes/sfmc';
 import { sfmcConfig } from '../test/support/sfmcFixtures';
 import { type BenchOptions, type BenchResult, measure, virtualClock } from './dotdigital';
@@ -18,6 +20,8 @@ export async function benchSfmc(options: BenchOptions = {}): Promise<BenchResult
       config: sfmcConfig({ baseUrl: sandbox.url, bulk: 'auto' }),
       http: createHttpClient({ sleep: clock.sleep, now: clock.now }),
       credentials: async () => SFMC_SANDBOX_CLIENT,
+      journeys: new MemoryJourneyLedger(),
+      exceptions: new CollectingExceptions(),
       sleep: clock.sleep,
     });
   return measure(sandbox, connect, options, 20_000);

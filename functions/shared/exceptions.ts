@@ -19,6 +19,7 @@ export const EXCEPTION_TYPES = {
   'acceptance.deadline-at-risk': { owner: 'ecommerce', severity: 'critical', what: 'An order may be auto-refused' },
   'reconciliation.missing': { owner: 'operations', severity: 'high', what: 'An order is missing downstream' },
   'event.invalid': { owner: 'operations', severity: 'high', what: 'A message on a queue is not a valid event' },
+  'journey.entry-uncertain': { owner: 'marketing', severity: 'medium', what: 'An SFMC journey entry may have happened' },
 } as const satisfies Record<string, { owner: OwningTeam; severity: Severity; what: string }>;
 export type ExceptionType = keyof typeof EXCEPTION_TYPES;
 

@@ -2,9 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoExceptionRecorder } from '../../functions/shared/aws/exceptionStore';
+import { DynamoJourneyLedger, journeyMarkerKey } from '../../functions/shared/aws/journeyLedger';
 import { DynamoStateStore } from '../../functions/shared/aws/stateStore';
+import { IDEMPOTENCY_TTL_SECONDS } from '../../functions/shared/connector/runtime';
 import type { OrderSnapshot } from '../../functions/shared/ingest/orderFacts';
 import { createCallFrequencyGuard } from '../../functions/shared/mirakl/callFrequency';
+import { type JourneyEntryLedger, type JourneyEntryMarker, MemoryJourneyLedger } from '../../functions/shared/sfmc/journeyLedger';
 import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 
@@ -125,6 +128,59 @@ describe('exception inbox entries', () => {
       firstSeen: '2026-11-22T10:00:00.000Z',
       lastSeen: '2026-11-22T11:00:00.000Z',
       reason: 'still no customer',
+    });
+  });
+});
+
+/** SFMC's journey-entry ledger: the same contract in memory and on DynamoDB (single conditional writes). */
+const NOW = Date.parse('2026-11-22T10:00:00Z');
+const marker = (orderId: string): JourneyEntryMarker => ({
+  eventId: `debenhams:${orderId}:confirmed`,
+  eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed',
+  marketplace: 'debenhams',
+  orderId,
+});
+
+describe.each([
+  ['in memory', () => new MemoryJourneyLedger()],
+  ['on DynamoDB', () => new DynamoJourneyLedger(documents, dynamo.tableNames.state, () => NOW)],
+] as [string, () => JourneyEntryLedger][])('journey-entry ledger %s', (_, ledger) => {
+  it('grants one claim per event however many deliveries race for it', async () => {
+    const journeys = ledger();
+    const results = await Promise.all(Array.from({ length: 8 }, () => journeys.claim(marker('L1-A'))));
+    expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+    expect(results.filter((r) => r === 'entering')).toHaveLength(7);
+    expect(await journeys.claim(marker('L2-A'))).toBe('claimed');
+  });
+
+  it('a released claim can be taken again; an entered one is never released', async () => {
+    const journeys = ledger();
+    expect(await journeys.claim(marker('L3-A'))).toBe('claimed');
+    await journeys.release(marker('L3-A'));
+    expect(await journeys.claim(marker('L3-A'))).toBe('claimed');
+    await journeys.entered(marker('L3-A'), 'instance-1');
+    await journeys.release(marker('L3-A'));
+    expect(await journeys.claim(marker('L3-A'))).toBe('entered');
+  });
+});
+
+describe('SFMC journey-entry markers on DynamoDB', () => {
+  it('keep the order, the journey, the instance id and the idempotency horizon, under journey#<eventId>', async () => {
+    const journeys = new DynamoJourneyLedger(documents, dynamo.tableNames.state, () => NOW);
+    await journeys.claim(marker('L4-A'));
+    await journeys.entered(marker('L4-A'), 'instance-4');
+    const { Item } = await documents.send(
+      new GetCommand({ TableName: dynamo.tableNames.state, Key: { pk: journeyMarkerKey('debenhams:L4-A:confirmed') } }),
+    );
+    expect(Item).toEqual({
+      pk: 'journey#debenhams:L4-A:confirmed',
+      state: 'entered',
+      eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed',
+      marketplace: 'debenhams',
+      orderId: 'L4-A',
+      eventInstanceId: 'instance-4',
+      updatedAt: '2026-11-22T10:00:00.000Z',
+      expiration: NOW / 1000 + IDEMPOTENCY_TTL_SECONDS,
     });
   });
 });

@@ -139,6 +139,13 @@ describe('exception inbox', () => {
     await expect(retryException({ inbox, publisher: new CollectingPublisher(), pending: new MemoryState() }, entry!.id)).rejects.toThrow(/erased with the buyer's data/);
   });
 
+  it('does not retry an uncertain SFMC journey entry: it says to check the journey and resolve', async () => {
+    await recorder.record({ type: 'journey.entry-uncertain', marketplace: 'debenhams', ref: 'JU-1-A', reason: 'no answer', component: 'sfmc', payloadRef: 'debenhams:JU-1-A:confirmed' });
+    const [entry] = await inbox.list({ type: 'journey.entry-uncertain' });
+    expect(entry).toMatchObject({ owner: 'marketing', retry: 'none' });
+    await expect(retryException({ inbox, publisher: new CollectingPublisher(), pending: new MemoryState() }, entry!.id)).rejects.toThrow(/journey entry of order JU-1-A is never sent again/);
+  });
+
   it('keeps a payload too large for an item off the entry, and the retry then points at the DLQ', async () => {
     const huge = businessEvent('Order Confirmed', { ...confirmed.detail, eventId: 'debenhams:BIG-1:confirmed', order: { ...confirmed.detail.order, orderId: 'BIG-1', lines: Array.from({ length: 800 }, (_, i) => ({ ...confirmed.detail.order.lines[0]!, lineId: `BIG-1-${i}`, productTitle: 'x'.repeat(400) })) } });
     await recorder.record({ type: 'delivery.failed', marketplace: 'debenhams', ref: 'BIG-1', reason: 'HTTP 500', component: 'klaviyo', payloadRef: huge.id, events: [huge] });

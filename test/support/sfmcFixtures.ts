@@ -5,7 +5,9 @@
 import { type Config, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import type { Connector } from '../../functions/shared/connector/runtime';
 import { createHttpClient, type HttpClient } from '../../functions/shared/http';
+import { CollectingExceptions } from '../../functions/shared/ingest/memory';
 import { createSfmcConnector } from '../../functions/shared/sfmc/connector';
+import { MemoryJourneyLedger } from '../../functions/shared/sfmc/journeyLedger';
 import { SFMC_SANDBOX_CLIENT, SFMC_SANDBOX_MID, type SfmcSandbox, type SfmcSandboxOptions, startSfmcSandbox } from '../../local/sandboxes/sfmc';
 
 export const CONFIRMED_JOURNEY = 'APIEvent-marketbridge-order-confirmed';
@@ -38,8 +40,17 @@ export interface SfmcRig {
 export async function startSfmcRig(options: { sandbox?: SfmcSandboxOptions; connector?: Record<string, unknown> } = {}): Promise<SfmcRig> {
   const sandbox = await startSfmcSandbox(options.sandbox);
   const config = sfmcConfig({ baseUrl: sandbox.url, ...options.connector });
-  const http = createHttpClient({ timeoutMs: 500, sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))) });
-  const connector = createSfmcConnector({ config, http, credentials: async () => SFMC_SANDBOX_CLIENT, poll: { intervalMs: 1, timeoutMs: 2_000 } });
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 5)));
+  const http = createHttpClient({ timeoutMs: 500, sleep });
+  const connector = createSfmcConnector({
+    config,
+    http,
+    credentials: async () => SFMC_SANDBOX_CLIENT,
+    journeys: new MemoryJourneyLedger(),
+    exceptions: new CollectingExceptions(),
+    poll: { intervalMs: 1, timeoutMs: 2_000 },
+    sleep,
+  });
   let closed: Promise<void> | undefined;
   // Idempotent: a test may close its rig early and the suite's afterEach closes it again.
   return { sandbox, config, http, connector, close: () => (closed ??= sandbox.close()) };

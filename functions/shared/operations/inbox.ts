@@ -263,5 +263,8 @@ function notRetryableAdvice(entry: ExceptionEntry): string {
   if (entry.type === 'acceptance.deadline-at-risk') {
     return `exception ${entry.id} needs a decision in Mirakl (accept or refuse order ${entry.ref}); resolve it once done`;
   }
+  if (entry.type === 'journey.entry-uncertain') {
+    return `exception ${entry.id}: the journey entry of order ${entry.ref} is never sent again (it may have entered); check the journey's entry data in SFMC, add the contact by hand if it is missing, then resolve it`;
+  }
   return `exception ${entry.id} has no stored event to re-publish; redrive the ${entry.component} DLQ (marketbridge redrive --connector ${entry.component}) or resolve it with a note`;
 }

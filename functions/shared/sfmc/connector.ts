@@ -2,24 +2,33 @@
  * The SFMC connector: one client-credentials token per ~20 minutes (cached for its lifetime less a minute, shared
  * by concurrent calls, refreshed on a 401), REST calls on the token's `rest_instance_url`, and what
  * `requests.ts` builds sent in order: data extension rows before the journey entry that reads them. Async upserts
- * are polled to completion; their row-level errors make the record a permanent failure.
+ * are polled to completion; their row-level errors make the record a permanent failure. Journey entries, which
+ * SFMC does not deduplicate, go through the journey-entry ledger: at most once per event (see journeyLedger.ts).
  */
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
 import type { BusinessEvent } from '../events';
+import type { ExceptionRecorder } from '../exceptions';
 import { isErasure } from '../privacy/erasure';
-import { HttpError, type HttpClient, type HttpResponse } from '../http';
+import { DEFAULT_RETRY_POLICY, HttpError, type HttpClient, type HttpResponse, backoffDelayMs } from '../http';
+import type { JourneyEntryLedger, JourneyEntryMarker } from './journeyLedger';
+import { SFMC, type SfmcWork } from './mapping';
 import {
+  type JourneyWork,
   type PlannedRequest,
   type SfmcMethod,
-  asyncRequests,
+  asyncUpsertRequests,
   authBaseUrl,
+  journeyBatchRequest,
+  journeyBatches,
+  journeyBody,
+  journeyWorks,
   paths,
+  rowsetRequests,
   sfmcHeaders,
   sfmcSettings,
   sfmcWorkForConfig,
-  syncRequests,
 } from './requests';
 
 /** Refresh this long before the token expires, so a call never starts with a token about to lapse. */
@@ -112,6 +121,10 @@ export interface SfmcConnectorDeps {
   /** Shared across connector instances of one package when given (e.g. the Lambda's module scope). */
   tokens?: SfmcTokenCache;
   credentials(): Promise<SfmcCredentials>;
+  /** Each journey entry is claimed here before it is fired. */
+  journeys: JourneyEntryLedger;
+  /** Where an entry of unknown outcome is reported, for a person to check in Journey Builder. */
+  exceptions: ExceptionRecorder;
   poll?: { intervalMs: number; timeoutMs: number };
   sleep?: (ms: number) => Promise<void>;
 }
@@ -122,14 +135,36 @@ function sfmcErrorCode(error: HttpError): string | undefined {
   return code ? `errorcode ${code}` : undefined;
 }
 
+/**
+ * The HTTP error of a call SFMC answered with an error status, so nothing entered; undefined when the outcome is
+ * unknown: no answer (timeout, reset), or a 504, a gateway's timeout after which SFMC may still have acted.
+ */
+function refusalOf(error: unknown): HttpError | undefined {
+  const http = error instanceof HttpError ? error : error instanceof Error && error.cause instanceof HttpError ? error.cause : undefined;
+  return http?.kind === 'status' && http.status !== 504 ? http : undefined;
+}
+
+const markerOf = (work: JourneyWork): JourneyEntryMarker => ({
+  eventId: work.eventId,
+  eventDefinitionKey: work.journey.eventDefinitionKey,
+  marketplace: work.marketplace,
+  orderId: work.orderId,
+});
+
+const instanceIdOf = (answer: Json) => (typeof answer.eventInstanceId === 'string' ? answer.eventInstanceId : undefined);
+
 export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
   const settings = sfmcSettings(deps.config);
   const tokens = deps.tokens ?? new SfmcTokenCache(deps.http, authBaseUrl(settings), deps.credentials, settings.accountId);
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const { journeys } = deps;
 
-  /** One REST call on the token's instance; a 401 (token revoked or expired early) gets one fresh token. */
-  async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, renewed = false): Promise<HttpResponse> {
+  /**
+   * One REST call on the token's instance; a 401 (token revoked or expired early) gets one fresh token. `once`:
+   * the HTTP layer sends it a single time, even after a timeout or a reset.
+   */
+  async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, options: { once?: boolean; renewed?: boolean } = {}): Promise<HttpResponse> {
     const token = await tokens.get();
     try {
       return await deps.http.request({
@@ -138,12 +173,13 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
         url: `${token.restUrl}${path}`,
         headers: sfmcHeaders(token.accessToken),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(options.once ? { retry: { maxAttempts: 1 } } : {}),
       });
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
-      if (error.status === 401 && !renewed) {
+      if (error.status === 401 && !options.renewed) {
         tokens.invalidate(token);
-        return call(operation, method, path, body, true);
+        return call(operation, method, path, body, { ...options, renewed: true });
       }
       if (!error.retryable) {
         const code = sfmcErrorCode(error);
@@ -151,6 +187,81 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
       }
       throw error;
     }
+  }
+
+  /**
+   * A journey entry POST. The HTTP layer would repeat it after a timeout or a reset, when SFMC may already have
+   * entered the contact; here only answered refusals (429, 5xx) are retried, with the HTTP layer's policy.
+   */
+  async function fire(operation: string, path: string, body: unknown): Promise<Json> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return ((await call(operation, 'POST', path, body, { once: true })).json ?? {}) as Json;
+      } catch (error) {
+        const refused = refusalOf(error);
+        if (!refused?.retryable || attempt >= DEFAULT_RETRY_POLICY.maxAttempts) throw error;
+        await sleep(
+          refused.retryAfterMs === undefined
+            ? backoffDelayMs(attempt, DEFAULT_RETRY_POLICY, Math.random)
+            : Math.min(refused.retryAfterMs, DEFAULT_RETRY_POLICY.maxDelayMs),
+        );
+      }
+    }
+  }
+
+  /** Claims a work's entry for this delivery; one an earlier delivery left without an answer is reported instead. */
+  async function claim(work: JourneyWork): Promise<boolean> {
+    const state = await journeys.claim(markerOf(work));
+    if (state === 'entering') {
+      await deps.exceptions.record({
+        type: 'journey.entry-uncertain',
+        marketplace: work.marketplace,
+        ref: work.orderId,
+        reason:
+          `entry into journey ${work.journey.eventDefinitionKey} for ${work.eventId} was sent with no answer seen ` +
+          '(timeout, reset or crash) and is not sent again: check in Journey Builder whether the contact entered',
+        payloadRef: work.eventId,
+        component: SFMC,
+      });
+    }
+    return state === 'claimed';
+  }
+
+  /** Fires a claimed entry; a refusal releases the claim for the retry, an unknown outcome keeps it. */
+  async function fireClaimed<T>(claimed: JourneyWork[], post: () => Promise<T>): Promise<T> {
+    try {
+      return await post();
+    } catch (error) {
+      if (refusalOf(error)) await Promise.all(claimed.map((work) => journeys.release(markerOf(work))));
+      throw error;
+    }
+  }
+
+  async function enter(work: JourneyWork): Promise<void> {
+    if (!(await claim(work))) return;
+    const answer = await fireClaimed([work], () => fire('journeyEvent', paths.journeyEvent(), journeyBody(work.journey)));
+    await journeys.entered(markerOf(work), instanceIdOf(answer));
+  }
+
+  async function enterBatch(batch: JourneyWork[]): Promise<void> {
+    const claimed = (await Promise.all(batch.map(async (work) => ((await claim(work)) ? [work] : [])))).flat();
+    if (claimed.length === 0) return;
+    const request = journeyBatchRequest(claimed, '');
+    const answer = await fireClaimed(claimed, () => fire('journeyBatch', request.url, request.body));
+    // Members are answered in the order sent; without that, no member's outcome is known and every claim stays.
+    const members = (answer.members ?? []) as Json[];
+    if (members.length !== claimed.length || members.some((m, i) => m.contactKey !== claimed[i]?.journey.contactKey)) {
+      throw new PermanentError('sfmc journey entry answered members other than those sent: their entries are left unconfirmed');
+    }
+    // A member with an errorcode was refused alone: nothing entered for it, so its retry may fire.
+    await Promise.all(
+      claimed.map((work, i) => {
+        const member = members[i] as Json;
+        return member.errorcode === undefined ? journeys.entered(markerOf(work), instanceIdOf(member)) : journeys.release(markerOf(work));
+      }),
+    );
+    const failed = members.filter((m) => m.errorcode !== undefined);
+    if (failed.length > 0) throw new PermanentError(`sfmc journey entry refused ${failed.length} contact(s): errorcode ${String(failed[0]?.errorcode)}`);
   }
 
   async function awaitAsync(requestId: string): Promise<void> {
@@ -171,21 +282,29 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
     }
   }
 
-  async function send(requests: PlannedRequest[]): Promise<void> {
+  /** Data extension writes: rowsets, or async upserts polled to completion. */
+  async function upsert(requests: PlannedRequest[]): Promise<void> {
     for (const request of requests) {
-      const path = request.url;
-      if (path.startsWith('/data/v1/async/')) {
-        const response = await call('asyncUpsert', 'PUT', path, request.body);
+      if (request.method === 'PUT') {
+        const response = await call('asyncUpsert', 'PUT', request.url, request.body);
         const requestId = (response.json as Json | undefined)?.requestId;
         if (typeof requestId !== 'string') throw new PermanentError('sfmc async upsert answered without a requestId');
         await awaitAsync(requestId);
-      } else if (path === paths.journeyBatch()) {
-        const answer = ((await call('journeyBatch', 'POST', path, request.body)).json ?? {}) as Json;
-        const failed = ((answer.members ?? []) as Json[]).filter((m) => m.errorcode !== undefined);
-        if (failed.length > 0) throw new PermanentError(`sfmc journey entry refused ${failed.length} contact(s): errorcode ${String(failed[0]?.errorcode)}`);
       } else {
-        await call(path === paths.journeyEvent() ? 'journeyEvent' : 'rowset', request.method, path, request.body);
+        await call('rowset', request.method, request.url, request.body);
       }
+    }
+  }
+
+  /** Rows first (the journey reads them), then the entries: single events live, batches for backlogs. */
+  async function deliver(works: SfmcWork[], bulk: boolean): Promise<void> {
+    // Built on an empty base: `call` puts each path on the token's REST instance.
+    if (bulk) {
+      await upsert(asyncUpsertRequests(works, '', settings));
+      for (const batch of journeyBatches(works)) await enterBatch(batch);
+    } else {
+      await upsert(rowsetRequests(works, '', settings));
+      for (const work of journeyWorks(works)) await enter(work);
     }
   }
 
@@ -200,11 +319,10 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
 
   const works = (events: BusinessEvent[]) => mapForDestination('SFMC', () => events.map((e) => sfmcWorkForConfig(e, deps.config)));
   return {
-    // Built on an empty base: `call` puts each path on the token's REST instance.
-    deliverOne: (event) => (isErasure(event) ? erase(event.detail.identity) : send(syncRequests(works([event]), '', settings))),
+    deliverOne: (event) => (isErasure(event) ? erase(event.detail.identity) : deliver(works([event]), false)),
     deliverMany: (events) => {
       const mapped = works(events);
-      return send(mapped.some((w) => w.backfill) || mapped.length > 50 ? asyncRequests(mapped, '', settings) : syncRequests(mapped, '', settings));
+      return deliver(mapped, mapped.some((w) => w.backfill) || mapped.length > 50);
     },
     prefersBulk: prefersBulkWith(settings),
   };

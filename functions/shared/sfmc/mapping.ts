@@ -33,6 +33,8 @@ export interface JourneyEntry {
 
 export interface SfmcWork {
   eventId: string;
+  marketplace: string;
+  orderId: string;
   contactKey: string;
   rows: Record<DataExtension, SfmcRow[]>;
   journey: JourneyEntry | undefined;
@@ -232,6 +234,8 @@ export function sfmcWorkFor(
   }
   return {
     eventId: event.id,
+    marketplace: marketplace.id,
+    orderId: order.orderId,
     contactKey: order.buyer.identity,
     rows,
     journey: journeyFor(event, order, marketplace, options, backfill),

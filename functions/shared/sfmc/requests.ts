@@ -85,50 +85,64 @@ function rowsByExtension(works: SfmcWork[]): Map<keyof SfmcConnectorConfig['data
   return result;
 }
 
-const journeyBody = (entry: JourneyEntry) => ({
+export const journeyBody = (entry: JourneyEntry) => ({
   ContactKey: entry.contactKey,
   EventDefinitionKey: entry.eventDefinitionKey,
   Data: entry.data,
 });
 
-/** Live form: rowsets per data extension (customers, orders, lines), then the journey entry, if any. */
-export function syncRequests(works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] {
-  const requests: PlannedRequest[] = [];
-  for (const [de, rows] of rowsByExtension(works)) {
-    for (const chunk of chunks(rows, SFMC_LIMITS.syncRows)) {
-      requests.push(request(baseUrl, 'POST', paths.rowset(settings.dataExtensions[de]), chunk));
-    }
-  }
-  for (const work of works) if (work.journey) requests.push(request(baseUrl, 'POST', paths.journeyEvent(), journeyBody(work.journey)));
-  return requests;
+/** A work that enters a journey. */
+export type JourneyWork = SfmcWork & { journey: JourneyEntry };
+export const journeyWorks = (works: SfmcWork[]): JourneyWork[] => works.filter((w): w is JourneyWork => w.journey !== undefined);
+
+/** Rowsets per data extension (customers, orders, lines), ≤ 50 rows each. */
+export function rowsetRequests(works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] {
+  return [...rowsByExtension(works)].flatMap(([de, rows]) =>
+    chunks(rows, SFMC_LIMITS.syncRows).map((chunk) => request(baseUrl, 'POST', paths.rowset(settings.dataExtensions[de]), chunk)),
+  );
 }
 
-/** Backlog and history form: async upserts of flat rows, then batched journey entry per event definition. */
-export function asyncRequests(works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] {
-  const requests: PlannedRequest[] = [];
-  for (const [de, rows] of rowsByExtension(works)) {
-    const items = rows.map((row) => ({ ...row.values, ...row.keys }));
-    for (const chunk of chunks(items, SFMC_LIMITS.asyncRows)) {
-      requests.push(request(baseUrl, 'PUT', paths.asyncUpsert(settings.dataExtensions[de]), { items: chunk }));
-    }
-  }
-  const byDefinition = new Map<string, JourneyEntry[]>();
-  for (const work of works) {
-    if (!work.journey) continue;
-    byDefinition.set(work.journey.eventDefinitionKey, [...(byDefinition.get(work.journey.eventDefinitionKey) ?? []), work.journey]);
-  }
-  for (const [eventDefinitionKey, entries] of byDefinition) {
-    for (const chunk of chunks(entries, SFMC_LIMITS.journeyBatch)) {
-      requests.push(
-        request(baseUrl, 'POST', paths.journeyBatch(), {
-          eventDefinitionKey,
-          members: chunk.map((e) => ({ contactKey: e.contactKey, data: e.data })),
-        }),
-      );
-    }
-  }
-  return requests;
+/** Async upserts of flat rows per data extension, ≤ 32,000 each. */
+export function asyncUpsertRequests(works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] {
+  return [...rowsByExtension(works)].flatMap(([de, rows]) =>
+    chunks(
+      rows.map((row) => ({ ...row.values, ...row.keys })),
+      SFMC_LIMITS.asyncRows,
+    ).map((chunk) => request(baseUrl, 'PUT', paths.asyncUpsert(settings.dataExtensions[de]), { items: chunk })),
+  );
 }
+
+/** The single entry event of each work that enters a journey. */
+const journeyEventRequests = (works: SfmcWork[], baseUrl: string): PlannedRequest[] =>
+  journeyWorks(works).map((work) => request(baseUrl, 'POST', paths.journeyEvent(), journeyBody(work.journey)));
+
+/** Works entering journeys, grouped per event definition in batches of ≤ 100 (the batched entry's limit). */
+export function journeyBatches(works: SfmcWork[]): JourneyWork[][] {
+  const byDefinition = new Map<string, JourneyWork[]>();
+  for (const work of journeyWorks(works)) {
+    byDefinition.set(work.journey.eventDefinitionKey, [...(byDefinition.get(work.journey.eventDefinitionKey) ?? []), work]);
+  }
+  return [...byDefinition.values()].flatMap((group) => chunks(group, SFMC_LIMITS.journeyBatch));
+}
+
+/** One batched entry request for a batch of `journeyBatches` (members in the batch's order). */
+export const journeyBatchRequest = (batch: JourneyWork[], baseUrl: string): PlannedRequest =>
+  request(baseUrl, 'POST', paths.journeyBatch(), {
+    eventDefinitionKey: batch[0]?.journey.eventDefinitionKey,
+    members: batch.map(({ journey }) => ({ contactKey: journey.contactKey, data: journey.data })),
+  });
+
+/** Live form: rowsets per data extension (customers, orders, lines), then the journey entries, if any. */
+export const syncRequests = (works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] => [
+  ...rowsetRequests(works, baseUrl, settings),
+  ...journeyEventRequests(works, baseUrl),
+];
+
+/** Backlog and history form: async upserts of flat rows, then batched journey entry per event definition. */
+export const asyncRequests = (works: SfmcWork[], baseUrl: string, settings: SfmcConnectorConfig): PlannedRequest[] => [
+  ...asyncUpsertRequests(works, baseUrl, settings),
+  ...journeyBatches(works).map((batch) => journeyBatchRequest(batch, baseUrl)),
+];
 
 export function sfmcWorkForConfig(event: BusinessEvent, config: Config, mode: { backfill?: boolean } = {}): SfmcWork {
   return sfmcWorkFor(event, marketplaceById(config, event.detail.marketplace), sfmcSettings(config), mode);
