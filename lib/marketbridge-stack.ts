@@ -119,6 +119,8 @@ export class MarketBridgeStack extends Stack {
         ...BULK_BATCHING,
       });
     }
+    // SFMC's journey-entry ledger (`journey#<eventId>` in state): claim, read an earlier claim, mark, release.
+    this.marketing.sfmc?.function.grantTable(TABLES.state, this.tables.state, ['PutItem', 'GetItem', 'DeleteItem']);
     if (props.config.connectors['sfcc-orders']?.enabled) {
       this.sfccOrders = new SfccOrders(this, 'SfccOrders', { config: props.config, bus: this.bus, tables: this.tables });
     }
