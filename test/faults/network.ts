@@ -11,13 +11,14 @@
  * Install before the runtime's connectors make their first call: HTTP clients keep the `fetch` they were built with.
  */
 type Rule =
-  | { kind: 'reset'; afterEffect: boolean; remaining: number }
+  /** With `path`, only writes (not GET) whose path matches, as for `crash`. */
+  | { kind: 'reset'; afterEffect: boolean; remaining: number; path?: RegExp }
   /** Only writes (not GET) whose path matches: a crash after a token request or a read proves nothing. */
   | { kind: 'crash'; remaining: number; path: RegExp }
   | { kind: 'down' };
 
 export interface NetworkFaults {
-  reset(origin: string, times: number, options?: { afterEffect?: boolean }): void;
+  reset(origin: string, times: number, options?: { afterEffect?: boolean; path?: RegExp }): void;
   crash(origin: string, times: number, path?: RegExp): void;
   down(origin: string): void;
   clear(origin: string): void;
@@ -37,7 +38,7 @@ export function installNetworkFaults(): NetworkFaults {
 
   const take = (url: URL, method: string): Rule | undefined => {
     const list = rules.get(url.origin) ?? [];
-    const rule = list.find((r) => r.kind !== 'crash' || (method !== 'GET' && r.path.test(url.pathname)));
+    const rule = list.find((r) => r.kind === 'down' || r.path === undefined || (method !== 'GET' && r.path.test(url.pathname)));
     if (rule && rule.kind !== 'down') {
       rule.remaining -= 1;
       if (rule.remaining === 0) list.splice(list.indexOf(rule), 1);
@@ -62,7 +63,7 @@ export function installNetworkFaults(): NetworkFaults {
 
   const add = (origin: string, rule: Rule) => rules.set(origin, [...(rules.get(origin) ?? []), rule]);
   return {
-    reset: (origin, times, options = {}) => add(origin, { kind: 'reset', afterEffect: options.afterEffect ?? false, remaining: times }),
+    reset: (origin, times, options = {}) => add(origin, { kind: 'reset', afterEffect: options.afterEffect ?? false, remaining: times, path: options.path }),
     crash: (origin, times, path = /./) => add(origin, { kind: 'crash', remaining: times, path }),
     down: (origin) => add(origin, { kind: 'down' }),
     clear: (origin) => void rules.delete(origin),

@@ -3,8 +3,9 @@
  * semantics (short visibility timeouts so redeliveries come quickly), and the deployable Klaviyo, Dotdigital, SFMC
  * and sfcc-orders Lambdas writing to their sandboxes. Each scenario creates fresh orders in Mirakl, breaks something
  * and, once every queue is empty, counts in the sandboxes that each order reached each destination exactly once:
- * one Placed Order per order in Klaviyo, one `orders` record in Dotdigital, one order row and at most one journey
- * entry in SFMC, one successful createOrders in SFCC. Poison records end as exceptions and in the DLQ.
+ * one Placed Order per order in Klaviyo, one `orders` record in Dotdigital, one order row and one journey entry
+ * (where the marketplace allows marketing) in SFMC, one successful createOrders in SFCC. Poison records end as
+ * exceptions and in the DLQ.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,6 +137,16 @@ async function exceptions(): Promise<Record<string, unknown>[]> {
   return (await documents.send(new ScanCommand({ TableName: runtime.aws.dynamo.tableNames.exceptions }))).Items ?? [];
 }
 
+const JOURNEY_ENTRY = /^\/interaction\/v1\/events$/;
+
+/** The orders among `keys` whose SFMC journey entry was sent without an answer and is left for a person to check. */
+async function uncertainEntries(keys: readonly string[]): Promise<string[]> {
+  const orderIds = new Set(keys.map((k) => k.split(':')[1]));
+  return (await exceptions())
+    .filter((e) => e.component === 'sfmc' && e.type === 'journey.entry-uncertain' && orderIds.has(String(e.ref)))
+    .map((e) => `${String(e.marketplace)}:${String(e.ref)}`);
+}
+
 describe('fault injection on the local pipeline', () => {
   it('429 storms with Retry-After, 5xx and timeouts at every destination', async () => {
     const keys = [...newOrders('debenhams', 4), ...newOrders('decathlon', 3)];
@@ -183,8 +194,6 @@ describe('fault injection on the local pipeline', () => {
     const keys = [...newOrders('debenhams', 2), ...newOrders('decathlon', 1)];
     // Each destination's first write lands, then its Lambda dies: the message returns after the visibility timeout.
     // The order writes, not token requests or start-up set-up: profile/event, contact/insight, rowset, createOrders.
-    // Not SFMC's journey entry: it has no dedup key, so a crash right after it enters the contact again unless the
-    // journey's re-entry setting refuses (see docs/performance.md, "known limits").
     const writes: Record<string, RegExp> = {
       klaviyo: /^\/api\//,
       // Dotdigital serves each region under its own prefix (`/r2/contacts/v3/…`).
@@ -193,7 +202,22 @@ describe('fault injection on the local pipeline', () => {
       'sfcc-orders': /\/orders\b/,
     };
     for (const [name, path] of Object.entries(writes)) network.crash(origin(name), 1, path);
+    // And SFMC's journey entry, which has no dedup key: the redelivery finds the entry's marker and does not fire it
+    // again; a person checks the one entry whose outcome the connector never saw.
+    network.crash(origin('sfmc'), 1, JOURNEY_ENTRY);
     await pollUntilDelivered(keys);
+    expect(await uncertainEntries(keys)).toEqual([expect.stringMatching(/^debenhams:/)]);
+  }, 60_000);
+
+  it('a reset after SFMC entered the contact: no second entry, and the entry is left for a person to check', async () => {
+    const keys = newOrders('debenhams', 2);
+    network.reset(origin('sfmc'), 1, { afterEffect: true, path: JOURNEY_ENTRY });
+    await pollUntilDelivered(keys);
+    const [uncertain] = await uncertainEntries(keys);
+    expect(await uncertainEntries(keys)).toEqual([uncertain]);
+    const entered = sfmc().journeyEntries.filter((e) => e.data.OrderKey === uncertain);
+    expect(entered, 'the reset hid an entry that happened').toHaveLength(1);
+    expect(sfmc().requests.filter((r) => r.route === 'journeyEvent' && JSON.stringify(r.body).includes(`"${uncertain}"`))).toHaveLength(1);
   }, 60_000);
 
   it('duplicate and out-of-order deliveries', async () => {
