@@ -5,7 +5,8 @@
  *   connector code runs.
  * - Each record is idempotent on its deterministic event id (`detail.eventId`), never the SQS message id, which
  *   changes on redrive. A crash after the downstream call leaves the record INPROGRESS until the Lambda's remaining
- *   time has passed, then the retry runs again and the destination's own dedup key (Klaviyo `unique_id`) absorbs it.
+ *   time has passed, then the retry runs again and the destination's own dedup key (Klaviyo `unique_id`) absorbs it;
+ *   where there is none (SFMC journey entries), the connector's own ledger keeps the call from being made twice.
  * - Retryable failures go back to the queue; permanent ones, and retryable ones on the last receive, become
  *   exceptions. Every failure is reported for its own record only, so the message reaches the DLQ after the receive
  *   budget while the rest of the batch is deleted.
