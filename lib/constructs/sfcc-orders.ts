@@ -1,7 +1,7 @@
 /**
  * The sfcc-orders connector deployed: the shared connector construct (queue, DLQ, rule on `Order Confirmed`,
  * `Order Cancelled`, `Order Refunded`, throttle, idempotency, inbox, the SFCC secret) plus read access to the SKU
- * map in the `mappings` table, by batch get only.
+ * map in the `mappings` table, by batch get only, and its order leases in the `state` table.
  */
 import type { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -15,7 +15,7 @@ import type { TableKey } from './tables';
 export interface SfccOrdersProps {
   readonly config: Config;
   readonly bus: IEventBus;
-  readonly tables: Readonly<Pick<Record<TableKey, ITable>, 'idempotency' | 'exceptions' | 'mappings'>>;
+  readonly tables: Readonly<Pick<Record<TableKey, ITable>, 'idempotency' | 'exceptions' | 'mappings' | 'state'>>;
   readonly timeout?: Duration;
 }
 
@@ -33,5 +33,7 @@ export class SfccOrders extends Construct {
       ...(props.timeout ? { timeout: props.timeout } : {}),
     });
     this.connector.function.grantTable(TABLES.mappings, props.tables.mappings, ['BatchGetItem']);
+    // Order leases: a conditional put to take one, a conditional delete to give it back.
+    this.connector.function.grantTable(TABLES.state, props.tables.state, ['PutItem', 'DeleteItem']);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * The sfcc-orders connector in the MarketBridge stack: deployed only when enabled, on the shared connector construct,
- * with the SFCC secret, read access to the SKU map by batch get only, and cdk-nag AwsSolutions clean.
+ * with the SFCC secret, read access to the SKU map by batch get only, its order leases in the state table (exact
+ * actions), and cdk-nag AwsSolutions clean.
  */
 import { App, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -51,7 +52,7 @@ describe('sfcc-orders in the stack', () => {
     });
   });
 
-  it('may read the SFCC secret and batch-get the mappings table, nothing broader', () => {
+  it('may read the SFCC secret, batch-get the mappings table and take order leases in state, nothing broader', () => {
     const connector = stack.sfccOrders!.connector;
     const resources = template.toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
     const policy = (connector.function.role as IConstruct).node.findChild('DefaultPolicy');
@@ -60,6 +61,8 @@ describe('sfcc-orders in the stack', () => {
     expect(text).toContain(`:secret:${SFCC_SECRET}-??????`);
     const mappings = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.tables.mappings)));
     expect(mappings?.Action).toBe('dynamodb:BatchGetItem');
+    const state = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.tables.state)));
+    expect(state?.Action).toEqual(['dynamodb:PutItem', 'dynamodb:DeleteItem']);
     expect(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).every((a) => !a.endsWith(':*'))).toBe(true);
     const env = resources[logicalId(connector.function)]!.Properties.Environment.Variables;
     expect(env.MAPPINGS_TABLE_NAME).toEqual({ Ref: logicalId(stack.tables.mappings) });

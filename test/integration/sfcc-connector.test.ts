@@ -11,6 +11,7 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoExceptionRecorder } from '../../functions/shared/aws/exceptionStore';
 import { classify } from '../../functions/shared/connector/failures';
+import { InMemoryLeaseStore, type LeaseStore } from '../../functions/shared/connector/lease';
 import { createBatchHandler } from '../../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../../functions/shared/events';
 import { createHttpClient, type HttpClient } from '../../functions/shared/http';
@@ -31,12 +32,13 @@ function httpClient(): HttpClient {
   return createHttpClient({ timeoutMs: 300, sleep: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 5))) });
 }
 
-function connector(options: { unmapped?: string[]; tokens?: SfccTokens } = {}) {
+function connector(options: { unmapped?: string[]; tokens?: SfccTokens; http?: HttpClient; leases?: LeaseStore } = {}) {
   const config = sfccConfig(sandbox.url);
-  const http = httpClient();
+  const http = options.http ?? httpClient();
   const skuMap = fixedSkuMap(options.unmapped);
   const tokens = options.tokens ?? new SfccTokens({ sfcc: config.sfcc!, http, secret: sandboxSecret, now: () => now });
-  return { skuMap, ...createSfccOrdersConnector({ config, http, secret: sandboxSecret, skuMap: () => skuMap, tokens }) };
+  const leases = options.leases ? { leases: options.leases } : {};
+  return { skuMap, ...createSfccOrdersConnector({ config, http, secret: sandboxSecret, skuMap: () => skuMap, tokens, ...leases }) };
 }
 
 const orderOf = (orderNo: string) => sandbox.store.orders.get(`RefArch\u0000${orderNo}`);
@@ -155,6 +157,46 @@ describe('refunds and cancellations', () => {
     await c.deliverOne(confirmed!);
     await Promise.all([c.deliverOne(refunded!), c.deliverOne(cancelled!)]);
     expect(JSON.parse(orderOf('debenhams-RC-2-A')!.custom.c_miraklAdjustments as string)).toHaveLength(2);
+  });
+
+  /**
+   * Two Lambda instances each apply one adjustment of the same order. Each one's attribute write waits until the
+   * other has read the order (or 300 ms): without a lease both read before either writes.
+   */
+  async function twoInstancesAtOnce(leases: 'shared' | 'separate'): Promise<unknown[]> {
+    const [confirmed, refunded, cancelled] = sfccOrderEvents('debenhams', 'RC-5-A');
+    await connector().deliverOne(confirmed!);
+    const shared = new InMemoryLeaseStore();
+    const signal = () => {
+      let resolve!: () => void;
+      return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    };
+    const read = { first: signal(), second: signal() };
+    const instance = (name: 'first' | 'second', other: 'first' | 'second') => {
+      const http = httpClient();
+      return connector({
+        leases: leases === 'shared' ? shared : new InMemoryLeaseStore(),
+        http: {
+          async request(request) {
+            if (request.operation === 'sfcc.updateOrder') await Promise.race([read[other].promise, new Promise((r) => setTimeout(r, 300))]);
+            const response = await http.request(request);
+            if (request.operation === 'sfcc.getOrder') read[name].resolve();
+            return response;
+          },
+        },
+      });
+    };
+    await Promise.all([instance('first', 'second').deliverOne(refunded!), instance('second', 'first').deliverOne(cancelled!)]);
+    return JSON.parse(orderOf('debenhams-RC-5-A')!.custom.c_miraklAdjustments as string) as unknown[];
+  }
+
+  it('two Lambdas applying adjustments of one order at once both survive, holding the order lease', async () => {
+    expect(await twoInstancesAtOnce('shared')).toHaveLength(2);
+    expect(orderOf('debenhams-RC-5-A')!.custom).toMatchObject({ c_miraklRefunded: 26.5, c_miraklCancelled: 25 });
+  });
+
+  it('without the lease one of them is lost (what the lease is for)', async () => {
+    expect(await twoInstancesAtOnce('separate')).toHaveLength(1);
   });
 
   it('a refund before its order exists in SFCC is retried later', async () => {

@@ -5,11 +5,13 @@
  * Exactly one SFCC order per Mirakl order: the order number is derived from the Mirakl order id and SFCC rejects a
  * second order with the same number, so a retry (a redelivery, a crash after the write, a timeout whose request
  * did land) fails to create and then finds the order by its number. Each refund and cancellation is recorded in the
- * order's adjustments attribute and applied only when absent; the adjustments of one order are applied one at a
- * time per instance, so two refunds of one order in one batch do not overwrite each other.
+ * order's adjustments attribute and applied only when absent: a read, then a write of the whole attribute, made
+ * holding the order's lease, so two adjustments of one order processed at once (in one batch or by two Lambdas)
+ * do not overwrite each other.
  */
 import type { Config } from '../config';
 import { PermanentError } from '../connector/failures';
+import { InMemoryLeaseStore, type LeaseStore, createOrderLease } from '../connector/lease';
 import type { RatePacer } from '../connector/pacer';
 import type { Connector } from '../connector/runtime';
 import type { BusinessEvent } from '../events';
@@ -29,6 +31,8 @@ export interface SfccOrdersConnectorDeps {
   tokens?: SfccTokens;
   /** Defaults to this instance's share of SCAPI's published limits (see sfccOrdersPacer). */
   pacer?: RatePacer<ScapiPacedOperation>;
+  /** Order leases; the deployed handler's are on the state table, the default holds within this process only. */
+  leases?: LeaseStore;
 }
 
 export interface SfccOrdersConnector extends Connector {
@@ -41,18 +45,7 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
   const pacer = deps.pacer ?? sfccOrdersPacer(deps.config);
   const client: SfccOrdersClient = createSfccOrdersClient({ sfcc, http: deps.http, tokens, pacer });
   const idAttribute = sfcc.attributes.miraklOrderId;
-  const queues = new Map<string, Promise<void>>();
-
-  /** Runs `work` after any earlier work on the same order in this instance. */
-  function serialised(orderNo: string, work: () => Promise<void>): Promise<void> {
-    const run = (queues.get(orderNo) ?? Promise.resolve()).then(work);
-    const tail = run.catch(() => undefined);
-    queues.set(orderNo, tail);
-    void tail.then(() => {
-      if (queues.get(orderNo) === tail) queues.delete(orderNo);
-    });
-    return run;
-  }
+  const orderLease = createOrderLease('sfcc-orders', deps.leases ?? new InMemoryLeaseStore());
 
   async function create(body: CreateOrderRequest, miraklOrderId: string): Promise<void> {
     const orderNo = body.orderNo as string;
@@ -91,7 +84,7 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
     }
     if (event.detailType !== 'Order Refunded' && event.detailType !== 'Order Cancelled') return;
     const orderNo = orderNoFor(marketplace, event.detail.order.orderId);
-    await serialised(orderNo, async () => {
+    await orderLease.run([{ marketplace, orderId: event.detail.order.orderId }], async () => {
       const existing = await client.getOrder(orderNo);
       if (!existing) {
         // Events of one order can overtake each other: a later receive finds the order once it is created.
