@@ -15,6 +15,7 @@ import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/cl
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { sandboxConfig, type Config } from '../functions/shared/config';
 import { MAX_RECEIVE_COUNT_ENV } from '../functions/shared/connector/runtime';
+import { ENROLMENT_RUN_MINUTES, ENROLMENT_RUN_TIMEOUT_SECONDS, enrolmentProgrammes } from '../functions/shared/dotdigital/enrolments';
 import { connectorQueueNames } from '../functions/shared/operations/queues';
 import { eventPatternFor } from '../functions/shared/routes';
 import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
@@ -146,7 +147,10 @@ export interface LocalRuntime {
   console: ConsoleServer;
   /** Invokes the poller for a marketplace now (after any run of it in progress); rejects if the run fails. */
   runPoll(marketplace: string, mode?: PollerMode): Promise<RunOutcome>;
-  /** Names of the other scheduled Lambdas (`mirakl-stock <marketplace>`, `acceptance-watch`, `sfcc-shipments`). */
+  /**
+   * Names of the other scheduled Lambdas (`mirakl-stock <marketplace>`, `acceptance-watch`, `sfcc-shipments`,
+   * `dotdigital-enrolments`).
+   */
   scheduledJobs: readonly string[];
   /** Runs a scheduled Lambda now (or joins its run in progress); rejects if the run fails. */
   runScheduled(job: string): Promise<JobOutcome>;
@@ -358,6 +362,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           ...(returnPath('mirakl-tracking') && config.sfcc && existsSync(shipmentsFile) ? { shipmentsHandlerFile: shipmentsFile } : {}),
         })),
       );
+    }
+
+    // As the stack: the enrolment run is deployed with the Dotdigital connector when a programme is configured.
+    const enrolmentsFile = resolve(REPO_ROOT, 'functions/dotdigital-enrolments.ts');
+    if (consumes('dotdigital') && enrolmentProgrammes(config).length > 0 && existsSync(enrolmentsFile)) {
+      const enrol = await loadHandler<(input: object, context: Context) => Promise<unknown>>(enrolmentsFile);
+      jobs.push({
+        name: 'dotdigital-enrolments',
+        intervalMinutes: ENROLMENT_RUN_MINUTES,
+        invoke: () => enrol({}, lambdaContext('marketbridge-dotdigital-enrolments', ENROLMENT_RUN_TIMEOUT_SECONDS * 1000)),
+      });
     }
 
     if (webhook) {

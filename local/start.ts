@@ -38,7 +38,8 @@ const localDefault = () =>
       },
       connectors: {
         klaviyo: { enabled: true },
-        dotdigital: { enabled: true, listId: 4001 },
+        // A programme on the confirmed fact, so the batched enrolment run has something to enrol.
+        dotdigital: { enabled: true, listId: 4001, programmes: { confirmed: 7001 } },
         sfmc: {
           enabled: true,
           subdomain: 'mc-local',

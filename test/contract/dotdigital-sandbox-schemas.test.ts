@@ -231,11 +231,13 @@ describeWithSpec(DOTDIGITAL_SPECS.contacts, "Dotdigital sandbox schemas agree wi
     }
   });
 
-  describe('every request the connector sends to the sandbox (setup, live, enrolment, history, reads)', () => {
+  describe('every request the connector and its enrolment run send to the sandbox (setup, live, enrolment, history, reads)', () => {
     let rig: DotdigitalRig;
     beforeAll(async () => {
       rig = await startDotdigitalRig({ sandbox: { importPolls: 1 } });
       for (const event of [...orderLifeEvents('debenhams', 'DS5-A'), ...orderLifeEvents('decathlon', 'DS6-A')]) await rig.connector.deliverOne(event);
+      // The scheduled run makes the enrolment call the connector recorded.
+      await rig.runEnrolments();
       await rig.connector.deliverMany?.([...orderLifeEvents('debenhams', 'DS5-A', { backfill: true }), ...orderLifeEvents('decathlon', 'DS7-A', { backfill: true })]);
     });
     afterAll(() => rig.close());

@@ -1,15 +1,18 @@
 /**
  * The Dotdigital connector against the Dotdigital sandbox over loopback HTTP: region discovery, account setup,
- * list and consent rules as Dotdigital would show them, marketing gating on the contact's channel status, rate
- * limiting (tiered 429 with X-RateLimit-Reset, legacy 400), history loads through the async imports, and exactly
- * one effect per business fact under duplicates, reordering and lost acknowledgements.
+ * list and consent rules as Dotdigital would show them, marketing gating on the contact's channel status, programme
+ * enrolment in batches under the 20 calls an hour cap, rate limiting (tiered 429 with X-RateLimit-Reset, legacy
+ * 400), history loads through the async imports, exactly one effect per business fact under duplicates, reordering
+ * and lost acknowledgements, and no lost update when two facts of one order are written at once.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+import { InMemoryLeaseStore } from '../../functions/shared/connector/lease';
+import { createDotdigitalConnector } from '../../functions/shared/dotdigital/connector';
 import type { BusinessEvent } from '../../functions/shared/events';
 import { HttpError } from '../../functions/shared/http';
 import type { OrderRecordJson } from '../../functions/shared/dotdigital/mapping';
-import { SANDBOX_LISTS } from '../../local/sandboxes/dotdigital';
+import { DOTDIGITAL_SANDBOX_PASSWORD, DOTDIGITAL_SANDBOX_USER, SANDBOX_LISTS } from '../../local/sandboxes/dotdigital';
 import { CONFIRMED_PROGRAMME, type DotdigitalRig, PRIVATE_LIST, startDotdigitalRig } from '../support/dotdigitalFixtures';
 import { orderLifeEvents } from '../support/klaviyoFixtures';
 
@@ -99,15 +102,23 @@ describe('Dotdigital connector: region, setup and the shape of what lands', () =
 });
 
 describe('Dotdigital connector: marketing gating', () => {
-  it('enrols a subscribed buyer of a marketplace that allows marketing, once, on the confirmed fact', async () => {
+  it('records a subscribed buyer of a marketplace that allows marketing, once, on the confirmed fact; the run enrols it', async () => {
     rig = await startDotdigitalRig();
     await deliverAll(rig, orderLifeEvents('debenhams', 'G1-A'));
+    expect(rig.sandbox.store.enrolments).toEqual([]);
+    expect([...rig.enrolments.waiting.values()]).toEqual([
+      expect.objectContaining({ programme: CONFIRMED_PROGRAMME, marketplace: 'debenhams', orderId: 'G1-A', eventId: 'debenhams:G1-A:confirmed' }),
+    ]);
+    await rig.runEnrolments();
+    await rig.runEnrolments();
     expect(rig.sandbox.store.enrolments).toEqual([{ programId: CONFIRMED_PROGRAMME, contacts: [expect.any(Number)] }]);
   });
 
   it('a suppressed contact triggers nothing', async () => {
     rig = await startDotdigitalRig({ sandbox: { suppressedEmails: [RELAY] } });
     await deliverAll(rig, orderLifeEvents('debenhams', 'G2-A'));
+    await rig.runEnrolments();
+    expect(rig.enrolments.waiting.size).toBe(0);
     expect(rig.sandbox.store.enrolments).toEqual([]);
     expect(record(rig, 'debenhams:G2-A')).toBeDefined();
   });
@@ -118,7 +129,90 @@ describe('Dotdigital connector: marketing gating', () => {
     const confirmed = structuredClone(orderLifeEvents('debenhams', 'G4-A')[0]) as BusinessEvent<'Order Confirmed'>;
     confirmed.detail.order.hasIncident = true;
     await rig.connector.deliverOne(confirmed);
+    expect(rig.enrolments.waiting.size).toBe(0);
     expect(rig.sandbox.store.enrolments).toEqual([]);
+  });
+});
+
+/** An enrolment call made outside MarketBridge (another integration on the same account). */
+const enrolDirectly = (r: DotdigitalRig) =>
+  fetch(`${r.sandbox.apiEndpoint}/v2/programs/enrolments`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Basic ${Buffer.from(`${DOTDIGITAL_SANDBOX_USER}:${DOTDIGITAL_SANDBOX_PASSWORD}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ programId: 7999, contacts: [1] }),
+  });
+
+/** A new buyer's confirmed order, with a relay address of their own (so their contact is e-mail subscribed). */
+function confirmedFor(customer: number): BusinessEvent {
+  const event = structuredClone(orderLifeEvents('debenhams', `B${customer}-A`, { customerId: `C-${customer}` })[0]) as BusinessEvent<'Order Confirmed'>;
+  event.detail.order.buyer.relayEmail = `buyer${customer}.r7@notification.mirakl.net`;
+  return event as BusinessEvent;
+}
+
+describe('Dotdigital connector: programme enrolment under the hourly cap', () => {
+  it('enrols many buyers in one call', async () => {
+    rig = await startDotdigitalRig();
+    for (let customer = 1; customer <= 30; customer++) await rig.connector.deliverOne(confirmedFor(customer));
+    expect(routes(rig)).not.toContain('enrol');
+    expect(await rig.runEnrolments()).toMatchObject({ calls: 1, enrolled: 30, waiting: 0 });
+    expect(rig.sandbox.store.enrolments).toHaveLength(1);
+    expect(new Set(rig.sandbox.store.enrolments[0]?.contacts)).toEqual(new Set([...rig.sandbox.store.contacts.keys()]));
+  });
+
+  it('the sandbox refuses a 21st enrolment call within an hour with 400 ERROR_APIUSAGE_EXCEEDED', async () => {
+    let now = Date.parse('2026-11-22T10:00:00Z');
+    rig = await startDotdigitalRig({ sandbox: { now: () => now } });
+    for (let i = 0; i < 20; i++) {
+      expect((await enrolDirectly(rig)).status).toBe(201);
+      now += 60_000;
+    }
+    const refused = await enrolDirectly(rig);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { message: string }).message).toMatch(/^ERROR_APIUSAGE_EXCEEDED/);
+    // The first call leaves the rolling hour.
+    now = Date.parse('2026-11-22T11:00:00Z') + 1;
+    expect((await enrolDirectly(rig)).status).toBe(201);
+    expect(rig.sandbox.store.enrolmentsRefused).toBe(1);
+  });
+
+  it("when something else used the account's enrolment calls, the run leaves its enrolments pending for later", async () => {
+    let now = Date.parse('2026-11-22T10:00:00Z');
+    rig = await startDotdigitalRig({ sandbox: { now: () => now } });
+    await rig.connector.deliverOne(confirmedFor(1));
+    const [contact] = [...rig.sandbox.store.contacts.keys()];
+    // Twenty calls our call log does not know about: Dotdigital's own cap answers ours.
+    for (let i = 0; i < 20; i++) await enrolDirectly(rig);
+    expect(await rig.runEnrolments()).toMatchObject({ calls: 1, enrolled: 0, waiting: 1, deferred: expect.stringContaining('ERROR_APIUSAGE_EXCEEDED') });
+    expect(rig.sandbox.store.enrolmentsRefused).toBe(1);
+    now += 61 * 60_000;
+    expect(await rig.runEnrolments()).toMatchObject({ calls: 1, enrolled: 1, waiting: 0 });
+    expect(rig.sandbox.store.enrolments.at(-1)).toEqual({ programId: CONFIRMED_PROGRAMME, contacts: [contact] });
+  });
+
+  it('runs every three minutes for two hours with new buyers each time: batches under the cap, none refused, all enrolled', async () => {
+    let now = Date.parse('2026-11-22T10:00:00Z');
+    rig = await startDotdigitalRig({ sandbox: { now: () => now } });
+    const calls: number[] = [];
+    for (let run = 0; run < 40; run++) {
+      // Three new buyers between runs, more than one call a run could carry if it enrolled each alone.
+      for (let i = 0; i < 3; i++) await rig.connector.deliverOne(confirmedFor(run * 3 + i));
+      const before = rig.sandbox.store.enrolments.length;
+      await rig.runEnrolments();
+      if (rig.sandbox.store.enrolments.length > before) calls.push(now);
+      now += 3 * 60_000;
+    }
+    now += 61 * 60_000;
+    await rig.runEnrolments();
+    expect(rig.sandbox.store.enrolmentsRefused).toBe(0);
+    const busiest = Math.max(...calls.map((at) => calls.filter((c) => c >= at && c < at + 3_600_000).length));
+    expect(busiest).toBeLessThanOrEqual(20);
+    const enrolled = rig.sandbox.store.enrolments.flatMap((e) => e.contacts);
+    expect(enrolled).toHaveLength(120);
+    expect(new Set(enrolled).size).toBe(120);
+    expect(rig.sandbox.store.enrolments.every((e) => e.contacts.length >= 3)).toBe(true);
   });
 });
 
@@ -168,6 +262,56 @@ describe('Dotdigital connector: rate limiting and faults', () => {
   });
 });
 
+describe('Dotdigital connector: two facts of one order written at once', () => {
+  /**
+   * Two Lambda instances on one sandbox each deliver one adjustment of the same order. Each one's record write waits
+   * until the other has read the record (or 300 ms): without a lease both read before either writes.
+   */
+  async function writeAtOnce(leases: 'shared' | 'separate'): Promise<OrderRecordJson | undefined> {
+    rig = await startDotdigitalRig();
+    const events = orderLifeEvents('debenhams', 'L1-A');
+    const byType = (type: string) => events.find((e) => e.detailType === type) as BusinessEvent;
+    await rig.connector.deliverOne(byType('Order Confirmed'));
+    const signal = () => {
+      let resolve!: () => void;
+      return { promise: new Promise<void>((r) => (resolve = r)), resolve: () => resolve() };
+    };
+    const read = { first: signal(), second: signal() };
+    const instance = (name: 'first' | 'second', other: 'first' | 'second') =>
+      createDotdigitalConnector({
+        config: rig.config,
+        credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
+        enrolments: rig.enrolments,
+        leases: leases === 'shared' ? rig.leases : new InMemoryLeaseStore(),
+        http: {
+          async request(request) {
+            if (request.operation === 'dotdigital.putRecord') {
+              await Promise.race([read[other].promise, new Promise((resolve) => setTimeout(resolve, 300))]);
+            }
+            const response = await rig.http.request(request);
+            if (request.operation === 'dotdigital.getRecord') read[name].resolve();
+            return response;
+          },
+        },
+      });
+    await Promise.all([instance('first', 'second').deliverOne(byType('Order Refunded')), instance('second', 'first').deliverOne(byType('Order Cancelled'))]);
+    return record(rig, 'debenhams:L1-A');
+  }
+
+  it('with the order lease both the refund and the cancellation survive', async () => {
+    const stored = await writeAtOnce('shared');
+    expect(stored?.refunds.map((r) => r.id)).toEqual(['L1-A-r1']);
+    expect(stored?.cancellations.map((c) => c.id)).toEqual(['L1-A-c1']);
+    expect(stored).toMatchObject({ refund_total: 26.5, cancelled_total: 25, net_total: 2.49 });
+    expect(rig.leases.held.size).toBe(0);
+  });
+
+  it('without it one of them is lost (what the lease is for)', async () => {
+    const stored = await writeAtOnce('separate');
+    expect((stored?.refunds.length ?? 0) + (stored?.cancellations.length ?? 0)).toBe(1);
+  });
+});
+
 describe('Dotdigital connector: history loads', () => {
   it('use the async contact import then the async insight import, polled to completion, and enrol nobody', async () => {
     rig = await startDotdigitalRig({ sandbox: { importPolls: 2 } });
@@ -178,7 +322,7 @@ describe('Dotdigital connector: history loads', () => {
     expect(routes(rig).filter((r) => r === 'insightImportStatus')).toHaveLength(3);
     expect(rig.sandbox.store.contacts.size).toBe(2);
     expect(record(rig, 'debenhams:H1-A')).toMatchObject({ net_total: 2.49, order_status: 'SHIPPED' });
-    expect(rig.sandbox.store.enrolments).toEqual([]);
+    expect(rig.enrolments.waiting.size).toBe(0);
   });
 
   it('an import carries over what earlier batches stored: a refund survives a later batch of the same order', async () => {

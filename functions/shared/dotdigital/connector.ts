@@ -1,27 +1,28 @@
 /**
- * The Dotdigital connector: discovers the account's region once (`/v2/account-info` → `ApiEndpoint`) and keeps
- * it, sets the account up once per warm Lambda (custom identifier, data fields, the `orders` collection, each
- * idempotent), then sends what `requests.ts` builds through the shared HTTP layer.
+ * The Dotdigital connector: sets the account up once per warm Lambda (custom identifier, data fields, the `orders`
+ * collection, each idempotent), then sends what `requests.ts` builds through the account's region (`api.ts`).
  *
- * Live: PATCH the contact, read the order's record, write the merged record (refunds and cancellations are
- * re-read after writing, so a concurrent writer's lost update is retried rather than dropped), and enrol in a
- * programme only when the contact's e-mail channel is `subscribed`. Bulk: the async contact import, then the
- * async insight import, each polled to completion before the next step.
+ * Live: PATCH the contact, then read the order's record and write the merged record holding the order's lease (an
+ * insight record is PUT whole: two facts of one order written at once by two Lambdas would each keep only what they
+ * read). A subscribed contact's programme enrolment is recorded for the scheduled run (`enrolments.ts`), which enrols
+ * in batches under Dotdigital's cap of 20 enrolment calls an hour. Bulk: the async contact import, then the async
+ * insight import, each polled to completion before the next step, holding the leases of every order in the batch
+ * (an import replaces records whole too).
  */
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
+import { InMemoryLeaseStore, type LeaseStore, type LeaseWait, type OrderRef, createOrderLease } from '../connector/lease';
 import type { BusinessEvent } from '../events';
 import { isErasure } from '../privacy/erasure';
 import { HttpError, type HttpClient, type HttpResponse, type RetryAfterExtractor, retryAfterHeader } from '../http';
-import { type DotdigitalWork, type OrderRecordJson, includesAdjustments } from './mapping';
+import { type Json, createDotdigitalApi } from './api';
+import { InMemoryEnrolmentStore, type PendingEnrolment, type PendingEnrolments } from './enrolments';
+import type { DotdigitalWork, OrderRecordJson } from './mapping';
 import {
   type Credentials,
-  DOTDIGITAL_DISCOVERY_URL,
-  type DotdigitalMethod,
   type PlannedRequest,
   bulkRequests,
-  dotdigitalHeaders,
   dotdigitalSettings,
   dotdigitalWorkForConfig,
   paths,
@@ -60,97 +61,29 @@ export interface DotdigitalConnectorDeps {
   config: Config;
   http: HttpClient;
   credentials(): Promise<Credentials>;
+  /** Where subscribed contacts' enrolments wait for the scheduled run; the deployed handler's is the state table. */
+  enrolments?: PendingEnrolments;
+  /** Order leases; the deployed handler's are on the state table, the default holds within this process only. */
+  leases?: LeaseStore;
   /** Import status polling: interval and the budget after which the record goes back to the queue. */
   poll?: { intervalMs: number; timeoutMs: number };
   sleep?: (ms: number) => Promise<void>;
 }
 
-type Json = Record<string, unknown>;
+/** A bulk batch waits longer for a lease: another batch holds its orders' leases while its imports run. */
+const BULK_WAIT: LeaseWait = { polls: 20, pollIntervalMs: 1_000 };
 
-/** A v3 error code or a v2 `ERROR_*` token: enough to fix the mapping, free of the values that were sent. */
-export function dotdigitalErrorCode(error: HttpError): string | undefined {
-  const text = error.bodySnippet ?? '';
-  const legacy = /ERROR_[A-Z_]+/.exec(text)?.[0];
-  if (legacy) return legacy;
-  return /"errorCode"\s*:\s*"([\w:.-]+)"/.exec(text)?.[1];
-}
-
-/** The legacy flat scheme caps with HTTP 400 `ERROR_APIUSAGE_EXCEEDED`: rate limiting, not a bad request. */
-function asRateLimit(error: HttpError): HttpError {
-  return new HttpError({
-    operation: error.operation,
-    kind: 'status',
-    status: error.status,
-    retryable: true,
-    rateLimited: true,
-    attempts: error.attempts,
-    detail: 'ERROR_APIUSAGE_EXCEEDED',
-  });
-}
+const orderOf = (work: DotdigitalWork): OrderRef => ({ marketplace: work.record.json.marketplace, orderId: work.record.json.id });
 
 export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connector {
   const settings = dotdigitalSettings(deps.config);
-  const discoveryUrl = settings.baseUrl ?? DOTDIGITAL_DISCOVERY_URL;
   const collection = settings.collectionName;
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  let region: Promise<string> | undefined;
+  const { call, find } = createDotdigitalApi(deps);
+  const enrolments = deps.enrolments ?? new InMemoryEnrolmentStore();
+  const orderLease = createOrderLease('dotdigital', deps.leases ?? new InMemoryLeaseStore(), { sleep });
   let setup: Promise<void> | undefined;
-
-  async function raw(operation: string, method: DotdigitalMethod, url: string, body?: unknown): Promise<HttpResponse> {
-    const headers = dotdigitalHeaders(await deps.credentials());
-    return deps.http.request({
-      operation: `dotdigital.${operation}`,
-      method,
-      url,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  }
-
-  function discover(): Promise<string> {
-    region ??= raw('accountInfo', 'GET', `${discoveryUrl.replace(/\/+$/, '')}${paths.accountInfo()}`).then(
-      (response) => {
-        const properties = ((response.json as Json | undefined)?.properties ?? []) as { name?: string; value?: string }[];
-        const endpoint = properties.find((p) => p.name === 'ApiEndpoint')?.value;
-        if (!endpoint) throw new PermanentError('dotdigital.accountInfo: no ApiEndpoint in the account information');
-        return endpoint.replace(/\/+$/, '');
-      },
-      (error: unknown) => {
-        region = undefined;
-        throw error;
-      },
-    );
-    return region;
-  }
-
-  /** One call on the account's region; a 403 (wrong region: the account moved) rediscovers once. */
-  async function call(operation: string, method: DotdigitalMethod, path: string, body?: unknown, rediscovered = false): Promise<HttpResponse> {
-    const base = await discover();
-    try {
-      return await raw(operation, method, `${base}${path}`, body);
-    } catch (error) {
-      if (!(error instanceof HttpError)) throw error;
-      if (error.status === 403 && !rediscovered) {
-        region = undefined;
-        return call(operation, method, path, body, true);
-      }
-      const code = dotdigitalErrorCode(error);
-      if (error.status === 400 && code === 'ERROR_APIUSAGE_EXCEEDED') throw asRateLimit(error);
-      if (!error.retryable) throw new PermanentError(code ? `${error.message}: ${code}` : error.message, { cause: error });
-      throw error;
-    }
-  }
-
-  /** A GET whose 404 means "none yet". */
-  async function find(operation: string, path: string): Promise<Json | undefined> {
-    try {
-      return (await call(operation, 'GET', path)).json as Json | undefined;
-    } catch (error) {
-      if (error instanceof PermanentError && error.cause instanceof HttpError && error.cause.status === 404) return undefined;
-      throw error;
-    }
-  }
 
   /** Creates what the connector writes into, treating "already exists" as success. */
   async function ensureSetup(): Promise<void> {
@@ -183,10 +116,15 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     return setup;
   }
 
-  async function enrol(programme: number, contactIds: number[]): Promise<void> {
-    if (contactIds.length === 0) return;
-    await call('enrol', 'POST', paths.enrolment(), { programId: programme, contacts: contactIds });
-  }
+  /** The fact's enrolment, for the scheduled run; the same fact always records the same one. */
+  const pendingFor = (event: BusinessEvent, work: DotdigitalWork, contactId: number): PendingEnrolment => ({
+    programme: work.programme as number,
+    contactId,
+    marketplace: event.detail.marketplace,
+    orderId: work.record.json.id,
+    eventId: event.id,
+    occurredAt: event.detail.occurredAt,
+  });
 
   /** Marketing eligibility at the destination: anything but `subscribed` (suppressed, unsubscribed, bounced…) is out. */
   const subscribedContactId = (contact: Json | undefined): number | undefined => {
@@ -207,22 +145,17 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     const work = mapForDestination('Dotdigital', () => dotdigitalWorkForConfig(event, deps.config));
     await ready();
     const { identifier, value } = work.identity;
-    const recordPath = paths.record(identifier, value, collection, work.record.key);
-    const stored = (await find('getRecord', recordPath))?.json as OrderRecordJson | undefined;
-    // Built on an empty base: `call` puts them on the account's region.
-    const [patch, put] = singleRequests(work, '', collection, stored) as [PlannedRequest, PlannedRequest];
-    const contact = (await upsertContact(patch.url, work)).json as Json | undefined;
-    await call('putRecord', 'PUT', put.url, put.body);
-    const adjusts = work.record.json.refunds.length + work.record.json.cancellations.length > 0;
-    if (adjusts) {
-      const after = (await find('getRecord', recordPath))?.json as OrderRecordJson | undefined;
-      if (!after || !includesAdjustments(after, work.record.json)) {
-        throw new Error('another writer replaced the order record concurrently');
-      }
-    }
+    // The contact first: insight data needs it to exist.
+    const contact = (await upsertContact(paths.contact(identifier, value), work)).json as Json | undefined;
+    await orderLease.run([orderOf(work)], async () => {
+      const stored = (await find('getRecord', paths.record(identifier, value, collection, work.record.key)))?.json as OrderRecordJson | undefined;
+      // Built on an empty base: `call` puts it on the account's region.
+      const [, put] = singleRequests(work, '', collection, stored) as [PlannedRequest, PlannedRequest];
+      await call('putRecord', 'PUT', put.url, put.body);
+    });
     if (work.programme !== undefined) {
       const id = subscribedContactId(contact);
-      if (id !== undefined) await enrol(work.programme, [id]);
+      if (id !== undefined) await enrolments.add(pendingFor(event, work, id));
     }
   }
 
@@ -312,28 +245,30 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
   async function deliverMany(events: BusinessEvent[]): Promise<void> {
     const works: DotdigitalWork[] = mapForDestination('Dotdigital', () => events.map((e) => dotdigitalWorkForConfig(e, deps.config)));
     await ready();
-    const stored = await storedRecords(works);
-    for (const request of bulkRequests(works, '', collection, stored)) {
-      const contacts = request.url === paths.contactImport();
-      const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);
-      const importId = String((response.json as Json | undefined)?.importId ?? '');
-      if (!importId) throw new PermanentError('dotdigital import answered without an importId');
-      await (contacts
-        ? awaitImport('contactImportStatus', paths.contactImportStatus(importId), contactImportOutcome)
-        : awaitImport('insightImportStatus', paths.insightImportStatus(importId), insightImportOutcome));
-    }
-    const byProgramme = new Map<number, Set<string>>();
-    for (const work of works) {
+    await orderLease.run(
+      works.map(orderOf),
+      async () => {
+        const stored = await storedRecords(works);
+        for (const request of bulkRequests(works, '', collection, stored)) {
+          const contacts = request.url === paths.contactImport();
+          const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);
+          const importId = String((response.json as Json | undefined)?.importId ?? '');
+          if (!importId) throw new PermanentError('dotdigital import answered without an importId');
+          await (contacts
+            ? awaitImport('contactImportStatus', paths.contactImportStatus(importId), contactImportOutcome)
+            : awaitImport('insightImportStatus', paths.insightImportStatus(importId), insightImportOutcome));
+        }
+      },
+      BULK_WAIT,
+    );
+    // A backlog of live facts may enrol (a history load never does: its works carry no programme).
+    const statuses = new Map<string, number | undefined>();
+    for (const [i, work] of works.entries()) {
       if (work.programme === undefined) continue;
-      byProgramme.set(work.programme, (byProgramme.get(work.programme) ?? new Set()).add(work.identity.value));
-    }
-    for (const [programme, values] of byProgramme) {
-      const ids: number[] = [];
-      for (const value of values) {
-        const id = subscribedContactId(await find('getContact', paths.contact(settings.customIdentifier, value)));
-        if (id !== undefined) ids.push(id);
-      }
-      await enrol(programme, ids);
+      const { value } = work.identity;
+      if (!statuses.has(value)) statuses.set(value, subscribedContactId(await find('getContact', paths.contact(settings.customIdentifier, value))));
+      const id = statuses.get(value);
+      if (id !== undefined) await enrolments.add(pendingFor(events[i] as BusinessEvent, work, id));
     }
   }
 

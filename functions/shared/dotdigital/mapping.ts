@@ -189,15 +189,6 @@ export function mergeOrderRecord(a: OrderRecordJson | undefined, b: OrderRecordJ
   });
 }
 
-/** Whether `stored` already holds everything `expected` adds (used to detect a concurrent writer's lost update). */
-export function includesAdjustments(stored: OrderRecordJson, expected: OrderRecordJson): boolean {
-  const has = (list: Adjustment[], id: string) => list.some((x) => x.id === id);
-  return (
-    expected.refunds.every((r) => has(stored.refunds, r.id)) &&
-    expected.cancellations.every((c) => has(stored.cancellations, c.id))
-  );
-}
-
 /** Fact → programme, only where marketing may follow: allowed marketplace, live traffic, no open incident. */
 function programmeFor(event: BusinessEvent, order: Order, marketplace: MarketplaceConfig, options: DotdigitalOptions, backfill: boolean) {
   if (marketplace.marketing !== 'allowed' || backfill || order.hasIncident) return undefined;

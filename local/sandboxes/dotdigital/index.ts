@@ -6,7 +6,8 @@
  * ship with the product), applies tiered per-minute limits with 429 and `X-RateLimit-*` headers (or the legacy flat
  * hourly cap, HTTP 400 `ERROR_APIUSAGE_EXCEEDED`), enforces the insight rules (contact first, no nested arrays, a
  * schema fixed by the first records), runs imports asynchronously (a first status poll says they are still running),
- * and counts anything that touches consent. Inspection: `GET /__sandbox/state`; faults: `POST /__sandbox/faults`.
+ * caps programme enrolment calls at 20 in any hour per account, and counts anything that touches consent.
+ * Inspection: `GET /__sandbox/state`; faults: `POST /__sandbox/faults`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../../functions/shared/config';
@@ -32,6 +33,14 @@ export const SANDBOX_LISTS: SandboxList[] = [
   { id: 4001, name: 'Marketplace buyers (no marketing)', marketing: false },
   { id: 4002, name: 'Newsletter subscribers', marketing: true },
 ];
+
+/**
+ * `POST /v2/programs/enrolments`: "a maximum of 20 times per hour, across all programs" per account (v2 spec,
+ * ApiProgram_PostEnrolment). The answer over the cap is not documented; the sandbox gives v2's documented answer to a
+ * capped account, HTTP 400 `ERROR_APIUSAGE_EXCEEDED`, and counts the refusal. No maximum of contacts per call is
+ * documented either, so none is enforced.
+ */
+export const ENROLMENT_CALLS_PER_HOUR = 20;
 
 export type Region = 'r1' | 'r2' | 'r3';
 /** Tiered scheme: each call sits in a tier with its own per-minute allowance (bulk imports are the low tier). */
@@ -60,6 +69,8 @@ export interface DotdigitalSandbox {
   requests: ReceivedRequest[];
   /** Moves the account to another region (calls to the old one get 403 from now on). */
   moveTo(region: Region): void;
+  /** Counts for the local runtime's live summary. */
+  stats(): Record<string, number>;
   inject(fault: SandboxFault): void;
   reset(): void;
   close(): Promise<void>;
@@ -165,6 +176,8 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
   const store = new DotdigitalStore(SANDBOX_LISTS, suppressed, () => new Date(now()));
   const imports = new Map<string, ImportJob>();
   const windows = new Map<string, { window: number; count: number }>();
+  /** When each accepted enrolment call arrived, for the rolling hour. */
+  let enrolmentCalls: number[] = [];
 
   function split(pathname: string): { region: string | undefined; path: string } {
     const match = /^\/(r[123])(\/.*)$/.exec(pathname);
@@ -177,6 +190,8 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
 
   /** Tiered: per-minute windows per tier; flat: one hourly window. Returns headers, or throws the vendor's answer. */
   function admit(route: Route): Record<string, string> {
+    // Enrolment "is not counted as part of your flat rate hourly API call limit" (its reference page): its own cap.
+    if (scheme.kind === 'flat' && route.name === 'enrol') return {};
     const at = now();
     const [key, limit, size] =
       scheme.kind === 'tiered' ? [route.tier, scheme.perMinute[route.tier], 60_000] : ['flat', scheme.perHour, 3_600_000];
@@ -458,6 +473,13 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
       case 'insightImportStatus':
         return pollImport('insight', p0);
       case 'enrol': {
+        const at = now();
+        enrolmentCalls = enrolmentCalls.filter((t) => t > at - 3_600_000);
+        if (enrolmentCalls.length >= ENROLMENT_CALLS_PER_HOUR) {
+          store.enrolmentsRefused += 1;
+          return v2Error(400, 'ERROR_APIUSAGE_EXCEEDED', `Programme enrolment is limited to ${ENROLMENT_CALLS_PER_HOUR} calls an hour per account`);
+        }
+        enrolmentCalls.push(at);
         store.enrolments.push({ programId: Number(b.programId), contacts: (b.contacts as number[]) ?? [] });
         return { status: 201, body: { id: randomUUID(), programId: b.programId, status: 'Processing', dateCreated: new Date(now()).toISOString(), contacts: b.contacts ?? [], addressBooks: [] } };
       }
@@ -518,6 +540,7 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
       contacts: [...store.contacts.values()].map((c) => ({ ...c, lists: [...c.lists] })),
       records: [...store.records.values()],
       enrolments: store.enrolments,
+      enrolmentsRefused: store.enrolmentsRefused,
       consentWrites: store.consentWrites,
     }),
   });
@@ -531,12 +554,20 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
     moveTo(next) {
       region = next;
     },
+    stats: () => ({
+      contacts: store.contacts.size,
+      records: store.records.size,
+      'enrolment calls': store.enrolments.length,
+      enrolled: store.enrolments.reduce((n, e) => n + e.contacts.length, 0),
+      ...(store.enrolmentsRefused > 0 ? { 'enrolment calls refused': store.enrolmentsRefused } : {}),
+    }),
     requests: server.requests,
     inject: server.inject,
     reset() {
       store.clear();
       imports.clear();
       windows.clear();
+      enrolmentCalls = [];
       server.reset();
     },
     close: () => server.close(),

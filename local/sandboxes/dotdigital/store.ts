@@ -2,8 +2,8 @@
  * What the Dotdigital sandbox holds, with Dotdigital's semantics: contacts found by any identifier (contactId,
  * email, mobileNumber or a custom identifier), new e-mail contacts `subscribed` at account level unless the
  * address is suppressed, list memberships, data fields, contact-scoped insight collections whose first records fix
- * the schema, async imports, programme enrolments, and every write touching consent kept apart so tests can prove
- * there never is one.
+ * the schema, async imports, programme enrolments (and the calls refused over the hourly cap), and every write
+ * touching consent kept apart so tests can prove there never is one.
  */
 export interface StoredContact {
   contactId: number;
@@ -69,6 +69,8 @@ export class DotdigitalStore {
   /** `${contactId}|${collection}|${key}` → record. */
   readonly records = new Map<string, StoredRecord>();
   readonly enrolments: { programId: number; contacts: number[] }[] = [];
+  /** Enrolment calls refused over the hourly cap. */
+  enrolmentsRefused = 0;
   /** Requests that carried `channelProperties`, `consentRecords` or `preferences`, or called a suppression endpoint. */
   consentWrites = 0;
   private nextId = 1000;
@@ -162,6 +164,7 @@ export class DotdigitalStore {
     this.collections.clear();
     this.records.clear();
     this.enrolments.length = 0;
+    this.enrolmentsRefused = 0;
     this.consentWrites = 0;
   }
 }
