@@ -54,10 +54,6 @@ export function benchOrderEvents(count: number, afterSalesEvery: number, backfil
   return events;
 }
 
-export function virtualClock(): VirtualTime {
-  return new VirtualTime();
-}
-
 /** Calls per route and per 1,000 orders from what a sandbox received. */
 export function modeResult(requests: readonly ReceivedRequest[], orders: number, events: number): ModeResult {
   const byRoute: Record<string, number> = {};
@@ -108,7 +104,7 @@ export async function measure(sandbox: Measured, connect: () => Connector, optio
 }
 
 export async function benchDotdigital(options: BenchOptions = {}): Promise<BenchResult> {
-  const clock = virtualClock();
+  const clock = new VirtualTime();
   const sandbox = await startDotdigitalSandbox({ now: clock.now });
   const connect = () =>
     createDotdigitalConnector({

@@ -200,6 +200,13 @@ const journey = z
   })
   .strict();
 
+/**
+ * SFMC publishes no REST request rate: it answers 429 (errorcode 50100 with Retry-After) once an account's traffic
+ * degrades the service. This default is a model, not a published limit: 2,500 REST calls a minute, the ceiling
+ * Salesforce support is reported to suggest (a practitioner's report, no primary source). Set the account's own.
+ */
+export const SFMC_MODELLED_REQUESTS_PER_MINUTE = 2_500;
+
 /** Salesforce Marketing Cloud's options: `baseUrl` overrides the auth host derived from `subdomain`. */
 export const SfmcConnectorSchema = ConnectorSchema.extend({
   subdomain: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be the tenant subdomain (lowercase letters, digits, -)').optional(),
@@ -214,6 +221,8 @@ export const SfmcConnectorSchema = ConnectorSchema.extend({
     .strict()
     .prefault({}),
   journeys: z.object({ confirmed: journey.optional(), shipped: journey.optional() }).strict().default({}),
+  /** REST calls a minute the connector paces under (all instances together); token requests are apart. */
+  requestsPerMinute: z.number().int().min(10).max(1_000_000).default(SFMC_MODELLED_REQUESTS_PER_MINUTE),
   ...bulkOptions,
 })
   .strict()

@@ -1,9 +1,11 @@
 /**
  * Salesforce publishes no current OpenAPI for these SFMC endpoints, so the sandbox is held to what the reference
  * documents: token shape and lifetime, bearer expiry, data extension columns and primary keys, the rowset, async
- * and journey batch limits, the 5 MB payload cap and the error envelope `{message, errorcode, documentation}`.
+ * and journey batch limits, the 5 MB payload cap, the error envelope `{message, errorcode, documentation}` and the
+ * rate-limit answer (errorcode 50100 with Retry-After) over its configured rate.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SFMC_MODELLED_REQUESTS_PER_MINUTE } from '../../functions/shared/config';
 import { SFMC_SANDBOX_CLIENT, type SfmcSandbox, TOKEN_EXPIRES_IN, startSfmcSandbox } from '../../local/sandboxes/sfmc';
 
 let now = Date.parse('2026-11-22T10:00:00Z');
@@ -95,5 +97,39 @@ describe('SFMC sandbox strictness', () => {
     const expired = await post('/hub/v1/dataevents/key:MarketBridge_Customers/rowset', [row(1)]);
     expect(expired.status).toBe(401);
     expect(await expired.json()).toMatchObject({ errorcode: 0, message: 'Not Authorized' });
+  });
+});
+
+describe('SFMC sandbox rate limit', () => {
+  it('REST calls over the configured rate per minute are 429 errorcode 50100 as documented; the next minute admits', async () => {
+    let clock = Date.parse('2026-11-22T11:00:00Z');
+    const limited = await startSfmcSandbox({ now: () => clock, requestsPerMinute: 3 });
+    try {
+      const byDefault = await startSfmcSandbox();
+      expect(byDefault.requestsPerMinute).toBe(SFMC_MODELLED_REQUESTS_PER_MINUTE);
+      await byDefault.close();
+      const tokenResponse = await fetch(`${limited.url}/v2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: SFMC_SANDBOX_CLIENT.clientId, client_secret: SFMC_SANDBOX_CLIENT.clientSecret }),
+      });
+      const bearer = String(((await tokenResponse.json()) as Record<string, unknown>).access_token);
+      const status = () => fetch(`${limited.url}/data/v1/async/unknown/status`, { headers: { authorization: `Bearer ${bearer}` } });
+      clock += 45_000;
+      for (let i = 0; i < 3; i++) expect((await status()).status).toBe(404);
+      const refused = await status();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('15');
+      expect(await refused.json()).toEqual({
+        message: 'Rate limit exceeded',
+        errorcode: 50100,
+        retryAfter: 15,
+        documentation: 'https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm',
+      });
+      clock += 15_000;
+      expect((await status()).status).toBe(404);
+    } finally {
+      await limited.close();
+    }
   });
 });

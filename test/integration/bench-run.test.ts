@@ -1,18 +1,19 @@
 /**
  * Smoke test of `npm run bench -- --json` in its quick mode: stdout is only metric lines, one JSON object each, and
- * every metric docs/performance.md reports is there with a number and a unit. No figure is asserted: speed belongs
- * to the benchmark, not to a test.
+ * every metric docs/performance.md reports is there with a number and a unit, including a history rate fraction and
+ * 429 count for every connector not listed (with its reason) in NO_HISTORY_RATE. No figure is asserted: speed
+ * belongs to the benchmark, not to a test.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { handlerModules } from '../../bench/bundles';
+import { NO_HISTORY_RATE } from '../../bench/run';
 import { CONNECTOR_NAMES } from '../../functions/shared/config';
 
 const EXPECTED = [
   'pipeline.orders_per_second',
   ...CONNECTOR_NAMES.flatMap((name) => [`${name}.calls_per_1000_orders.live`, `${name}.calls_per_1000_orders.history`]),
-  'klaviyo.history.rate_fraction',
-  'dotdigital.history.rate_fraction',
+  ...CONNECTOR_NAMES.filter((name) => !(name in NO_HISTORY_RATE)).flatMap((name) => [`${name}.history.rate_fraction`, `${name}.history.throttled`]),
   'mirakl.calls_per_poll',
   'latency.p50_ms',
   'latency.p99_ms',

@@ -4,6 +4,7 @@
  * load of more orders than a minute allows waits instead of being throttled. Time is virtual.
  */
 import { describe, expect, it } from 'vitest';
+import { VirtualTime } from '../../bench/virtualTime';
 import type { Config } from '../../functions/shared/config';
 import { RatePacer } from '../../functions/shared/connector/pacer';
 import type { BusinessEvent } from '../../functions/shared/events';
@@ -13,10 +14,6 @@ import { createSfccOrdersConnector } from '../../functions/shared/sfcc/connector
 import { type SfccSandboxOptions, startSfccSandbox } from '../../local/sandboxes/sfcc';
 import { fixedSkuMap, sandboxSecret, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
 
-function virtualClock() {
-  let now = Date.parse('2026-11-22T10:00:00Z');
-  return { now: () => now, sleep: async (ms: number) => void (now += ms) };
-}
 
 const confirmed = (orders: number) =>
   Array.from({ length: orders }, (_, i) => sfccOrderEvents('debenhams', `RL${i}-A`, { backfill: true })[0] as BusinessEvent);
@@ -27,8 +24,8 @@ function withConcurrency(config: Config, maxConcurrency: number): Config {
   return { ...config, connectors: { ...config.connectors, 'sfcc-orders': { ...orders, maxConcurrency } } };
 }
 
-async function rig(sandboxOptions: Omit<SfccSandboxOptions, 'now'>, pacer: (config: Config, clock: ReturnType<typeof virtualClock>) => RatePacer<keyof typeof SCAPI_ORDERS_LIMITS>) {
-  const clock = virtualClock();
+async function rig(sandboxOptions: Omit<SfccSandboxOptions, 'now'>, pacer: (config: Config, clock: VirtualTime) => RatePacer<keyof typeof SCAPI_ORDERS_LIMITS>) {
+  const clock = new VirtualTime();
   const sandbox = await startSfccSandbox({ ...sandboxOptions, now: clock.now });
   const config = sfccConfig(sandbox.url);
   const connector = createSfccOrdersConnector({
@@ -54,7 +51,7 @@ describe('SCAPI Orders rate limits', () => {
   });
 
   it('over a window\'s limit: 429 too-many-requests with Retry-After to the window\'s end; the next window admits', async () => {
-    const unpaced = (_: Config, clock: ReturnType<typeof virtualClock>) => new RatePacer({ ...SCAPI_ORDERS_LIMITS, createOrders: { perSecond: 100, perMinute: 100 } }, clock);
+    const unpaced = (_: Config, clock: VirtualTime) => new RatePacer({ ...SCAPI_ORDERS_LIMITS, createOrders: { perSecond: 100, perMinute: 100 } }, clock);
     const { clock, sandbox, connector } = await rig({ rateLimits: { createOrders: { perSecond: 3, perMinute: 3 } } }, unpaced);
     try {
       const [a, b, c, d] = confirmed(4) as [BusinessEvent, BusinessEvent, BusinessEvent, BusinessEvent];
@@ -87,7 +84,7 @@ describe('SCAPI Orders rate limits', () => {
   });
 
   it('the share divides 95 % of each published limit by the connector\'s maximum concurrency', async () => {
-    const clock = virtualClock();
+    const clock = new VirtualTime();
     const pacer = sfccOrdersPacer(withConcurrency(sfccConfig(), 4), clock);
     const started = clock.now();
     for (let i = 0; i < 237; i++) await pacer.take('createOrders');

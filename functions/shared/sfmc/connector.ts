@@ -8,12 +8,14 @@
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
+import type { RatePacer } from '../connector/pacer';
 import type { BusinessEvent } from '../events';
 import type { ExceptionRecorder } from '../exceptions';
 import { isErasure } from '../privacy/erasure';
 import { DEFAULT_RETRY_POLICY, HttpError, type HttpClient, type HttpResponse, backoffDelayMs } from '../http';
 import type { JourneyEntryLedger, JourneyEntryMarker } from './journeyLedger';
 import { SFMC, type SfmcWork } from './mapping';
+import { type SfmcPacedOperation, sfmcPacer } from './pacing';
 import {
   type JourneyWork,
   type PlannedRequest,
@@ -127,6 +129,8 @@ export interface SfmcConnectorDeps {
   exceptions: ExceptionRecorder;
   poll?: { intervalMs: number; timeoutMs: number };
   sleep?: (ms: number) => Promise<void>;
+  /** Defaults to this instance's share of the account's REST budget (see pacing.ts). */
+  pacer?: RatePacer<SfmcPacedOperation>;
 }
 
 /** SFMC's `errorcode` and message prefix, free of row values. */
@@ -158,6 +162,7 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
   const tokens = deps.tokens ?? new SfmcTokenCache(deps.http, authBaseUrl(settings), deps.credentials, settings.accountId);
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const pacer = deps.pacer ?? sfmcPacer(settings, { sleep });
   const { journeys } = deps;
 
   /**
@@ -166,6 +171,7 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
    */
   async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, options: { once?: boolean; renewed?: boolean } = {}): Promise<HttpResponse> {
     const token = await tokens.get();
+    await pacer.take('rest');
     try {
       return await deps.http.request({
         operation: `sfmc.${operation}`,

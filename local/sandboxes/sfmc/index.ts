@@ -13,11 +13,14 @@
  *   `…/results` lists row errors.
  * - Journey entry (`/interaction/v1/events`, batched `/interaction/v1/async/events` ≤ 100 members): a known
  *   EventDefinitionKey (no period), a ContactKey, the event's required Data fields.
- * - 429 `{"errorcode":50100}` with `Retry-After` over the configured request rate; 5 MB payload cap (413).
+ * - REST calls over the configured rate (a fixed one-minute window; SFMC publishes no rate, the default is the
+ *   modelled figure the connector paces under, SFMC_MODELLED_REQUESTS_PER_MINUTE) are 429 as SFMC documents them:
+ *   errorcode 50100, `Retry-After` and `retryAfter` in seconds; 5 MB payload cap (413).
  */
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../../functions/shared/config';
+import { type Config, SFMC_MODELLED_REQUESTS_PER_MINUTE } from '../../../functions/shared/config';
 import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from '../dotdigital/vendorServer';
+import { FixedWindowLimiter } from '../klaviyo/limits';
 
 export type { ReceivedRequest, SandboxFault } from '../dotdigital/vendorServer';
 
@@ -83,8 +86,8 @@ export interface SfmcSandboxOptions {
   port?: number;
   dataExtensions?: Record<string, DataExtensionDefinition>;
   eventDefinitions?: Record<string, string[]>;
-  /** REST requests admitted per second before 429 errorcode 50100. */
-  requestsPerSecond?: number;
+  /** REST requests admitted per minute (token requests apart) before 429 errorcode 50100. */
+  requestsPerMinute?: number;
   /** Token requests one client may make inside a token's life before being throttled. */
   tokensPerLifetime?: number;
   /** Status polls an async request answers Pending to. */
@@ -107,6 +110,8 @@ export interface SfmcSandbox {
   /** Contact keys deleted (delete by key); their rows are gone as after the suppression period. */
   deletedContacts: string[];
   tokenRequests: number;
+  /** The REST rate the sandbox enforces. */
+  requestsPerMinute: number;
   requests: ReceivedRequest[];
   /** Makes every token issued so far expire now (as after 20 minutes). */
   expireTokens(): void;
@@ -123,6 +128,12 @@ const sfmcError = (status: number, errorcode: number, message: string, headers?:
   headers,
   body: { message, errorcode, documentation: 'https://developer.salesforce.com/docs/atlas.en-us.mc-apis.meta/mc-apis/error-handling.htm' },
 });
+
+/** SFMC's documented rate-limit answer (errorcode 50100), waiting time in the header and the body alike. */
+const rateLimited = (retryAfterSeconds: number, message = 'Rate limit exceeded'): Reply => {
+  const reply = sfmcError(429, 50100, message, { 'retry-after': String(retryAfterSeconds) });
+  return { ...reply, body: { ...(reply.body as object), retryAfter: retryAfterSeconds } };
+};
 
 class RowError extends Error {}
 
@@ -168,7 +179,9 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
   const tokens = new Map<string, number>();
   const asyncJobs = new Map<string, { pollsLeft: number; errors: Json[]; at: string }>();
   const tokenTimes: number[] = [];
-  const second = { window: 0, count: 0 };
+  const requestsPerMinute = options.requestsPerMinute ?? SFMC_MODELLED_REQUESTS_PER_MINUTE;
+  // One account-wide REST budget, counted per minute only.
+  const limiter = new FixedWindowLimiter({ rest: { perSecond: requestsPerMinute, perMinute: requestsPerMinute } }, now);
   let tokenRequests = 0;
   let blocked: { remaining: number; route?: string }[] = [];
 
@@ -210,7 +223,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     const at = now();
     while (tokenTimes.length > 0 && (tokenTimes[0] as number) <= at - TOKEN_EXPIRES_IN * 1000) tokenTimes.shift();
     if (tokenTimes.length >= (options.tokensPerLifetime ?? 5)) {
-      return sfmcError(429, 50100, 'Rate limit exceeded: request a token once per its lifetime', { 'retry-after': '5' });
+      return rateLimited(5, 'Rate limit exceeded: request a token once per its lifetime');
     }
     tokenTimes.push(at);
     const accessToken = randomUUID().replace(/-/g, '');
@@ -232,13 +245,6 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     const token = /^Bearer (\S+)$/.exec(header ?? '')?.[1];
     const expires = token ? tokens.get(token) : undefined;
     return expires !== undefined && now() < expires;
-  }
-
-  function admitted(): boolean {
-    const window = Math.floor(now() / 1000);
-    if (second.window !== window) Object.assign(second, { window, count: 0 });
-    second.count += 1;
-    return second.count <= (options.requestsPerSecond ?? 100);
   }
 
   function journeyEntry(key: unknown, contactKey: unknown, data: unknown): JourneyEntryRecord {
@@ -390,11 +396,10 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
       if (block.remaining <= 0) blocked = blocked.filter((b) => b !== block);
       return sfmcError(429, 50200, 'Your requests are temporarily blocked.');
     }
-    if (!admitted()) return { ...sfmcError(429, 50100, 'Rate limit exceeded', { 'retry-after': '1' }), body: { message: 'Rate limit exceeded', errorcode: 50100, retryAfter: 1 } };
+    const admitted = limiter.admit('rest');
+    if (!admitted.ok) return rateLimited(admitted.retryAfterSeconds);
     if (fault?.kind === 'status') {
-      return fault.status === 429
-        ? sfmcError(429, 50100, 'Rate limit exceeded', { 'retry-after': String(fault.retryAfterSeconds ?? 1) })
-        : sfmcError(fault.status, 0, 'Internal server error');
+      return fault.status === 429 ? rateLimited(fault.retryAfterSeconds ?? 1) : sfmcError(fault.status, 0, 'Internal server error');
     }
     if (fault?.kind === 'timeout' && !fault.afterEffect) return 'hang';
     let reply: Reply;
@@ -431,6 +436,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
     get tokenRequests() {
       return tokenRequests;
     },
+    requestsPerMinute,
     requests: server.requests,
     expireTokens() {
       for (const token of tokens.keys()) tokens.set(token, now());
@@ -448,6 +454,7 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
       asyncJobs.clear();
       tokenRequests = 0;
       blocked = [];
+      limiter.reset();
       server.reset();
     },
     close: () => server.close(),
