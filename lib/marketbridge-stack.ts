@@ -12,8 +12,10 @@ import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Config } from '../functions/shared/config';
 import { TABLES } from '../functions/shared/aws/tables';
+import { enrolmentProgrammes } from '../functions/shared/dotdigital/enrolments';
 import { BackfillJob } from './constructs/backfill';
 import { BULK_BATCHING, MarketBridgeConnector } from './constructs/connector';
+import { DotdigitalEnrolments } from './constructs/dotdigital-enrolments';
 import { MarketBridgeFunction } from './constructs/function';
 import { MiraklReturn } from './constructs/mirakl-return';
 import { Operations } from './constructs/operations';
@@ -59,6 +61,8 @@ export class MarketBridgeStack extends Stack {
   readonly webhook: WebhookEndpoint;
   /** The marketing destinations that are enabled, each with its queue, DLQ, rule and function. */
   readonly marketing: Partial<Record<MarketingConnector, MarketBridgeConnector>> = {};
+  /** Present when Dotdigital is enabled with a programme: the batched enrolment run. */
+  readonly dotdigitalEnrolments?: DotdigitalEnrolments;
   /** Present when `connectors.sfcc-orders` is enabled. */
   readonly sfccOrders?: SfccOrders;
   /** Present when any of `mirakl-acceptance`, `mirakl-stock`, `mirakl-tracking` is enabled. */
@@ -121,6 +125,11 @@ export class MarketBridgeStack extends Stack {
     }
     // SFMC's journey-entry ledger (`journey#<eventId>` in state): claim, read an earlier claim, mark, release.
     this.marketing.sfmc?.function.grantTable(TABLES.state, this.tables.state, ['PutItem', 'GetItem', 'DeleteItem']);
+    // Dotdigital's order leases (conditional put and delete) and pending enrolments (ADD to a set) in state.
+    this.marketing.dotdigital?.function.grantTable(TABLES.state, this.tables.state, ['PutItem', 'DeleteItem', 'UpdateItem']);
+    if (this.marketing.dotdigital && enrolmentProgrammes(props.config).length > 0) {
+      this.dotdigitalEnrolments = new DotdigitalEnrolments(this, 'DotdigitalEnrolments', { config: props.config, tables: this.tables });
+    }
     if (props.config.connectors['sfcc-orders']?.enabled) {
       this.sfccOrders = new SfccOrders(this, 'SfccOrders', { config: props.config, bus: this.bus, tables: this.tables });
     }

@@ -3,19 +3,18 @@
  * shipments into `Shipment Dispatched` events for `mirakl-tracking`, so dispatch works without a hook in the
  * brand's SFCC cartridge. It reads the SFCC secret, its cursor row in the state table and puts events on the bus.
  */
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
-import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { Schedule } from 'aws-cdk-lib/aws-scheduler';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { TABLES } from '../../functions/shared/aws/tables';
 import type { Config } from '../../functions/shared/config';
 import { SHIPMENTS_READ_MINUTES } from '../../functions/shared/sfcc/shipmentsRun';
 import { MarketBridgeFunction } from './function';
+import { scheduleEvery } from './schedule';
 import type { TableKey } from './tables';
 
 export interface SfccShipmentsProps {
@@ -47,32 +46,12 @@ export class SfccShipments extends Construct {
     this.function.grantPublish(props.bus);
     this.function.grantSecretValue(Secret.fromSecretNameV2(this, 'SfccSecret', sfcc.secretName));
 
-    this.deadLetterQueue = new Queue(this, 'ScheduleDlq', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the shipments-read schedule; it has nowhere further to send.',
-    });
-    const role = new iam.Role(this, 'SchedulerRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'EventBridge Scheduler: invoke the SFCC shipments read',
-    });
-    const every = Duration.minutes(SHIPMENTS_READ_MINUTES);
-    this.schedule = new Schedule(this, 'Schedule', {
+    const trigger = scheduleEvery(this, this.function, {
+      every: Duration.minutes(SHIPMENTS_READ_MINUTES),
       description: `Read SFCC shipments every ${SHIPMENTS_READ_MINUTES} minutes`,
-      schedule: ScheduleExpression.rate(every),
-      // A run older than its interval is superseded by the next one.
-      target: new LambdaInvoke(this.function, {
-        role,
-        input: ScheduleTargetInput.fromObject({}),
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 3,
-        maxEventAge: every,
-      }),
+      runs: 'the SFCC shipments read',
     });
-    const functionId = Stack.of(this).getLogicalId(this.function.node.defaultChild as CfnElement);
-    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${functionId}.Arn>:*]`,
-      reason: 'CDK grantInvoke also allows the function\'s own qualified ARNs (versions/aliases, "<arn>:*"); the grant names this one function only.',
-    });
+    this.schedule = trigger.schedule;
+    this.deadLetterQueue = trigger.deadLetterQueue;
   }
 }

@@ -48,6 +48,8 @@ const ALLOWED_SECRETS: Record<string, readonly string[]> = {
   'mirakl-tracking': miraklKeys,
   'acceptance-watch': [],
   'sfcc-shipments': [SECRETS.sfcc],
+  // Enrols the pending programme enrolments with the Dotdigital API user.
+  'dotdigital-enrolments': [SECRETS.dotdigital],
   // History loads, reconciliation and the weekly report read orders from Mirakl.
   backfill: miraklKeys,
   reconcile: miraklKeys,
