@@ -174,8 +174,9 @@ export const DotdigitalConnectorSchema = ConnectorSchema.extend({
     .strict()
     .prefault({}),
   /**
-   * Programmes a fact enrols the contact in (the only marketing trigger we fire); none by default. Dotdigital caps
-   * enrolment calls at 20 an hour per account: fit for low volumes, else trigger programmes inside Dotdigital.
+   * Programmes a fact enrols the contact in (the only marketing trigger we fire); none by default. Dotdigital allows
+   * 20 enrolment calls an hour per account, so enrolments wait in the state table and a run every 3 minutes enrols
+   * each programme's contacts in one call, programmes taking turns: each added programme lengthens the wait.
    */
   programmes: z
     .object({ confirmed: z.number().int().positive().optional(), shipped: z.number().int().positive().optional() })
