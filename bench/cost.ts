@@ -5,21 +5,25 @@
  */
 
 /**
- * Public on-demand list prices, US East (N. Virginia), USD, as published on the AWS pricing pages; read 2025-11
- * (DynamoDB on-demand after its November 2024 reduction). Other regions differ by a few percent.
+ * Public on-demand list prices, US East (N. Virginia), USD, from the AWS pricing pages below (DynamoDB on-demand
+ * after its November 2024 reduction); other regions differ by a few percent. UNVERIFIED against AWS's own text as
+ * of 2026-11-22: those pages render their price tables client-side, so the stored copies we can read lack the
+ * figures. Each value was checked that day against third-party pricing guides quoting us-east-1 (named per price);
+ * all agree. Re-read the AWS pages before quoting the cost model.
  */
 export const AWS_PRICES = {
-  /** https://aws.amazon.com/lambda/pricing/ — Arm, first pricing tier. */
+  /** https://aws.amazon.com/lambda/pricing/ — Arm (the stack's architecture), first tier; cloudchipr.com 2024, artillery's price table. */
   lambdaPerGbSecond: 0.0000133334,
+  /** Per request; the AWS page's own Managed Instances line and worked examples say $0.20 per million. */
   lambdaPerRequest: 0.2 / 1e6,
-  /** https://aws.amazon.com/sqs/pricing/ — standard queues, per 64 KB request chunk. */
+  /** https://aws.amazon.com/sqs/pricing/ — standard queues, per 64 KB request chunk; cloudburn.io 2026-03. */
   sqsPerRequest: 0.4 / 1e6,
-  /** https://aws.amazon.com/eventbridge/pricing/ — custom events, per 64 KB chunk. */
+  /** https://aws.amazon.com/eventbridge/pricing/ — custom events, per 64 KB chunk; cloudburn.io 2026-03. */
   eventBridgePerEvent: 1.0 / 1e6,
-  /** https://aws.amazon.com/dynamodb/pricing/on-demand/ — per write / read request unit. */
+  /** https://aws.amazon.com/dynamodb/pricing/on-demand/ — per write / read request unit; airbyte.com 2025-07. */
   dynamoPerWriteUnit: 0.625 / 1e6,
   dynamoPerReadUnit: 0.125 / 1e6,
-  /** https://aws.amazon.com/cloudwatch/pricing/ — logs ingestion (standard class), per GB. */
+  /** https://aws.amazon.com/cloudwatch/pricing/ — logs ingestion (standard class), per GB; c3x.dev 2026-06. */
   logsPerGb: 0.5,
 } as const;
 
