@@ -16,12 +16,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { everyDestinationConfig, mapSandboxSkus, minutePasses, newConfirmedOrders } from '../../bench/latency';
 import { orderNoFor } from '../../functions/shared/sfcc/mapping';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
-import { type ConnectorRuntime, startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import type { DotdigitalSandbox } from '../../local/sandboxes/dotdigital';
 import type { KlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 import type { SfccSandbox } from '../../local/sandboxes/sfcc';
 import type { SfmcSandbox } from '../../local/sandboxes/sfmc';
 import { type NetworkFaults, installNetworkFaults } from './network';
+import { connectorOf, emptyDeadLetterQueues, expectNoDeadLetters, redriveTwice, settled as queuesSettled } from './pipeline';
 
 /**
  * Locally the visibility timeout is also the Lambda's timeout, and nothing kills a batch that runs past it: keep it
@@ -42,7 +43,7 @@ const dotdigital = () => runtime.destinations.dotdigital as DotdigitalSandbox;
 const sfmc = () => runtime.destinations.sfmc as SfmcSandbox;
 const sfcc = () => runtime.destinations['sfcc-orders'] as SfccSandbox;
 const origin = (name: string) => new URL(runtime.destinations[name]!.url).origin;
-const connector = (name: string) => runtime.connectors.find((c) => c.name === name) as ConnectorRuntime;
+const connector = (name: string) => connectorOf(runtime, name);
 
 beforeAll(async () => {
   // Before the runtime: connectors build their HTTP clients (and keep `fetch`) on their first invocation.
@@ -62,7 +63,7 @@ beforeAll(async () => {
   // The seeded history first, so every scenario below starts from empty queues.
   await poll();
   await settled(90_000);
-  emptyDeadLetterQueues();
+  emptyDeadLetterQueues(runtime);
 }, 150_000);
 
 afterAll(async () => {
@@ -72,15 +73,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-/** Every connector queue empty: delivered, or moved to its DLQ. */
-async function settled(timeout = 60_000): Promise<void> {
-  await vi.waitFor(
-    () => {
-      for (const c of runtime.connectors) expect(c.queue.depth(), c.name).toEqual({ visible: 0, inFlight: 0 });
-    },
-    { timeout, interval: 100 },
-  );
-}
+const settled = (timeout = 60_000) => queuesSettled(runtime, { timeout });
 
 /** New accepted and paid orders on mapped SKUs; returns `{mp}:{order_id}` keys. */
 function newOrders(mp: string, count: number): string[] {
@@ -91,11 +84,6 @@ async function poll(): Promise<void> {
   await minutePasses(runtime, documents);
   await runtime.runPoll('debenhams');
   await runtime.runPoll('decathlon');
-}
-
-/** Dead letters of the seeded history (orders on SKUs nobody mapped) are expected; scenarios start with none. */
-function emptyDeadLetterQueues(): void {
-  for (const c of runtime.connectors) while (c.dlq.takeForMove());
 }
 
 /** Each order reached each destination exactly once, as the destination itself shows it. */
@@ -118,10 +106,6 @@ function expectExactlyOnce(keys: readonly string[]): void {
   }
 }
 
-function expectNoDeadLetters(): void {
-  for (const c of runtime.connectors) expect(c.dlq.depth(), c.name).toEqual({ visible: 0, inFlight: 0 });
-}
-
 const DESTINATIONS = ['klaviyo', 'dotdigital', 'sfmc', 'sfcc-orders'];
 
 /** Polls, waits for every queue to empty, and checks the orders arrived once everywhere and nothing dead-lettered. */
@@ -130,7 +114,7 @@ async function pollUntilDelivered(keys: readonly string[]): Promise<void> {
   await settled();
   for (const name of DESTINATIONS) expect(network.pending(origin(name)), `${name}: every scripted network fault fired`).toBe(0);
   expectExactlyOnce(keys);
-  expectNoDeadLetters();
+  expectNoDeadLetters(runtime);
 }
 
 async function exceptions(): Promise<Record<string, unknown>[]> {
@@ -187,7 +171,7 @@ describe('fault injection on the local pipeline', () => {
     expect(new Set(ids).size).toBe(ids.length);
     await settled(90_000);
     expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    expectNoDeadLetters(runtime);
   }, 120_000);
 
   it('a connector crash after the downstream write and before the ack', async () => {
@@ -232,7 +216,7 @@ describe('fault injection on the local pipeline', () => {
     }
     await settled();
     expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    expectNoDeadLetters(runtime);
   }, 60_000);
 
   it('a destination down past the receive budget: DLQ and exceptions; redriven twice, delivered once', async () => {
@@ -246,18 +230,9 @@ describe('fault injection on the local pipeline', () => {
     for (const key of keys) expect(failed.some((e) => e.ref === key.split(':')[1]), key).toBe(true);
     network.clear(origin('klaviyo'));
 
-    // Kept aside so the second redrive can move the very same messages again, as a repeated console click would.
-    const bodies: string[] = [];
-    for (let message = klaviyoDlq.takeForMove(); message; message = klaviyoDlq.takeForMove()) bodies.push(message.body);
-    for (const body of bodies) klaviyoDlq.send(body);
-    for (let round = 1; round <= 2; round++) {
-      runtime.queues.startMessageMoveTask({ sourceArn: klaviyoDlq.arn, destinationArn: connector('klaviyo').queue.arn });
-      await vi.waitFor(() => expect(klaviyoDlq.depth().visible).toBe(0), { timeout: 10_000, interval: 50 });
-      await settled();
-      if (round === 1) for (const body of bodies) klaviyoDlq.send(body);
-    }
+    await redriveTwice(runtime, ['klaviyo'], () => settled());
     expectExactlyOnce(keys);
-    expectNoDeadLetters();
+    expectNoDeadLetters(runtime);
   }, 120_000);
 
   it('poison records: one the destination refuses, and malformed messages, end as exceptions in the DLQ', async () => {
