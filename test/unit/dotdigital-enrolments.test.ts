@@ -92,9 +92,11 @@ describe('enrolFailure', () => {
     expect(enrolFailure(enrolError({ kind: 'network' })).kind).toBe('unknown');
     const refused = new PermanentError('dotdigital.enrol failed, HTTP 400: ERROR_PROGRAM_NOT_ACTIVE', { cause: enrolError({ status: 400, retryable: false }) });
     expect(enrolFailure(refused)).toEqual({ kind: 'refused', reason: refused.message });
-    // Discovery or credentials failing: the enrolment was never sent.
-    expect(enrolFailure(new HttpError({ operation: 'dotdigital.accountInfo', kind: 'timeout', retryable: true, attempts: 4 })).kind).toBe('later');
-    expect(enrolFailure(new Error('secret marketbridge/dotdigital is empty or binary')).kind).toBe('later');
+    // Discovery, credentials or access failing: the enrolment was never looked at.
+    expect(enrolFailure(new HttpError({ operation: 'dotdigital.accountInfo', kind: 'timeout', retryable: true, attempts: 4 })).kind).toBe('not-sent');
+    expect(enrolFailure(new Error('secret marketbridge/dotdigital is empty or binary')).kind).toBe('not-sent');
+    const denied = new PermanentError('dotdigital.enrol failed, HTTP 401', { cause: enrolError({ status: 401, retryable: false }) });
+    expect(enrolFailure(denied)).toEqual({ kind: 'not-sent', error: denied });
   });
 });
 
@@ -259,6 +261,17 @@ describe('runEnrolments', () => {
     w.advance(RUN);
     expect(await w.run()).toMatchObject({ calls: 1, enrolled: 1, waiting: 0 });
     expect(w.calls.map((c) => c.contactIds)).toEqual([[1], [1]]);
+  });
+
+  it('a call never sent (credentials, access): the run fails and the enrolments stay pending', async () => {
+    const w = world();
+    await w.store.add(pending(7001, 1));
+    w.answers.push({ kind: 'not-sent', error: new Error('secret marketbridge/dotdigital has no string field "password"') });
+    await expect(w.run()).rejects.toThrow('no string field');
+    expect(w.store.call).toBeUndefined();
+    expect(w.exceptions).toEqual([]);
+    w.advance(RUN);
+    expect(await w.run()).toMatchObject({ calls: 1, enrolled: 1 });
   });
 
   it('one run at a time: a second run while the first holds the lease does nothing', async () => {

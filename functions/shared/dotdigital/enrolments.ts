@@ -13,6 +13,7 @@
  * enough for the next one:
  * - answered (an enrolment id recorded): the next run removes what it enrolled, and never calls again;
  * - refused before doing anything (rate limited, unavailable): the enrolments stay pending for a later run;
+ * - never sent (credentials, region discovery) or refused for access: they stay pending and the run fails;
  * - refused outright (a programme Dotdigital rejects): each becomes an exception naming the reason;
  * - no answer (timeout, a 5xx, a crash during the call): it may have been enrolled, and a second enrolment is worse
  *   than none, so it is NOT sent again; each order becomes an exception for someone to check in Dotdigital.
@@ -209,8 +210,10 @@ export function planEnrolments(
 /** What one enrolment call came to. */
 export type EnrolOutcome =
   | { kind: 'enrolled'; enrolmentId: string }
-  /** Nothing was done: try again in a later run. */
+  /** Dotdigital did nothing for now (its cap, load shedding): a later run tries again. */
   | { kind: 'later'; reason: string }
+  /** Never sent, or refused for access (credentials, region, secret): the run fails, so an alarm tells someone. */
+  | { kind: 'not-sent'; error: unknown }
   /** Dotdigital refused the call: nothing was done, and sending it again would not help. */
   | { kind: 'refused'; reason: string }
   /** The call may or may not have enrolled them. */
@@ -223,7 +226,8 @@ export type EnrolOutcome =
 export function enrolFailure(error: unknown): EnrolOutcome {
   const http = error instanceof HttpError ? error : error instanceof PermanentError && error.cause instanceof HttpError ? error.cause : undefined;
   const reason = error instanceof Error ? error.message : String(error);
-  if (!http || http.operation !== 'dotdigital.enrol') return { kind: 'later', reason };
+  // 401 and 403 (after the rediscovery a moved account gets) refuse the caller before looking at the request.
+  if (!http || http.operation !== 'dotdigital.enrol' || http.status === 401 || http.status === 403) return { kind: 'not-sent', error };
   // A cap (429, v2's 400 ERROR_APIUSAGE_EXCEEDED) or load shedding (503) is answered before any work is done.
   if (http.rateLimited || http.status === 429 || http.status === 503) return { kind: 'later', reason };
   if (error instanceof PermanentError) return { kind: 'refused', reason };
@@ -342,8 +346,9 @@ export async function runEnrolments(deps: EnrolmentRunDeps): Promise<EnrolmentRu
       if (!(await deps.store.begin(call))) throw new Error('an enrolment call is already recorded: another run is going');
       result.calls += 1;
       const outcome = await deps.enrol(planned.programme, planned.contactIds);
-      if (outcome.kind === 'later') {
+      if (outcome.kind === 'later' || outcome.kind === 'not-sent') {
         await deps.store.end(call.id);
+        if (outcome.kind === 'not-sent') throw outcome.error;
         result.deferred = outcome.reason;
         break;
       }
