@@ -144,7 +144,7 @@ describeWithSpec(SPEC, 'Mirakl sandbox answers for the commerce operations', (sp
     });
     expect(shipments.status).toBe(201);
     expect(validateResponse(spec, 'POST', '/api/shipments', 201, shipments.json)).toEqual([]);
-    expect(shipments.json.shipment_errors[0].message).toContain('ORDER_INVALID_STATE');
+    expect(shipments.json.shipment_errors[0].message).toBe("The order status must be 'SHIPPING' but it is 'SHIPPED'.");
   });
 
   it('OR21 errors carry Mirakl\'s documented codes', async () => {

@@ -154,6 +154,17 @@ describe('mirakl-tracking', () => {
     expect(h.sandbox.world.get(MP, orderId)?.order_state).toBe('SHIPPED');
   });
 
+  it('ST01 applied but its answer lost: the retry finds the order shipped and is done, with no exception', async () => {
+    h = await startCommerceHarness(withMarketplace({ multiShipment: true }));
+    const { orderId, event } = shippingOrder('Royal Mail');
+    h.sandbox.faults.resetConnection({ operation: 'ST01', times: 1, afterEffect: true });
+    expect(await h.deliver('mirakl-tracking', connector(), [event])).toEqual([0]);
+    expect(h.sandbox.world.get(MP, orderId)?.order_state).toBe('SHIPPED');
+    expect(await h.deliver('mirakl-tracking', connector(), [event], 2)).toEqual([]);
+    expect(h.calls('ST01').map((c) => c.status)).toEqual([201, 201]);
+    expect(await h.exceptions()).toEqual([]);
+  });
+
   it('a shipment ST01 rejects is a permanent failure with Mirakl\'s reason', async () => {
     h = await startCommerceHarness(withMarketplace({ multiShipment: true }));
     const { orderId } = shippingOrder('Royal Mail');

@@ -9,7 +9,8 @@ import { formatCsv, parseCsv } from '../../functions/shared/commerce/csv';
 import { watchDeadlines } from '../../functions/shared/commerce/deadlineWatch';
 import { dispatchRequests } from '../../functions/shared/commerce/dispatch';
 import { CarrierMap, MemoryMappingTable, SkuMap, normaliseCarrier, parseSkuMapCsv } from '../../functions/shared/commerce/mappings';
-import { describeMiraklRequest } from '../../functions/shared/commerce/miraklRequests';
+import { isShippedAlready } from '../../functions/shared/commerce/miraklErrors';
+import { ShipmentRejected, describeMiraklRequest } from '../../functions/shared/commerce/miraklRequests';
 import { diffStock, parseStockErrorReport, stockFile, stockLines } from '../../functions/shared/commerce/stock';
 import { AcceptanceWatchList } from '../../functions/shared/commerce/watchList';
 import { InMemoryCallSlotStore, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
@@ -235,6 +236,18 @@ describe('dispatch', () => {
     const plan = dispatchRequests(shipment(), undefined, false);
     expect(plan).toMatchObject({ ok: false, carrier: 'Royal Mail 24' });
     expect(!plan.ok && plan.reason).toContain('"Royal Mail 24"');
+  });
+});
+
+describe('ST01 refusals', () => {
+  it('an order already shipped (our own lost shipment, retried) is done; any other refusal is not', () => {
+    const refused = (...reasons: string[]) => new ShipmentRejected(reasons);
+    expect(isShippedAlready(refused("The order status must be 'SHIPPING' but it is 'SHIPPED'."))).toBe(true);
+    expect(isShippedAlready(refused("The order status must be 'SHIPPING' but it is 'RECEIVED'."))).toBe(true);
+    expect(isShippedAlready(refused("The order status must be 'SHIPPING' but it is 'CANCELED'."))).toBe(false);
+    expect(isShippedAlready(refused('Shipment quantity is invalid.'))).toBe(false);
+    expect(isShippedAlready(refused("The order status must be 'SHIPPING' but it is 'SHIPPED'.", 'Shipment quantity is invalid.'))).toBe(false);
+    expect(isShippedAlready(new Error("The order status must be 'SHIPPING' but it is 'SHIPPED'."))).toBe(false);
   });
 });
 

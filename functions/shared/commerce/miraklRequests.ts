@@ -36,10 +36,7 @@ export async function sendMiraklRequest(client: MiraklClient, request: MiraklReq
       return client.shipOrder(request.orderId);
     case 'ST01': {
       const result = await client.createShipments(request.shipments);
-      if (result.shipment_errors.length > 0) {
-        const messages = result.shipment_errors.map((e) => e.message ?? 'rejected').join('; ');
-        throw new ShipmentRejected(`ST01 rejected ${result.shipment_errors.length} shipment(s): ${messages}`);
-      }
+      if (result.shipment_errors.length > 0) throw new ShipmentRejected(result.shipment_errors.map((e) => e.message ?? 'rejected'));
     }
   }
 }
@@ -47,4 +44,8 @@ export async function sendMiraklRequest(client: MiraklClient, request: MiraklReq
 /** ST01 answers 201 even when it rejects shipments; the rejection is in `shipment_errors`. */
 export class ShipmentRejected extends Error {
   override readonly name = 'ShipmentRejected';
+
+  constructor(readonly reasons: readonly string[]) {
+    super(`ST01 rejected ${reasons.length} shipment(s): ${reasons.join('; ')}`);
+  }
 }

@@ -13,7 +13,7 @@ import type { CallFrequencyGuard } from '../mirakl/callFrequency';
 import { resolveCarrier } from './carrierSeeding';
 import { dispatchRequests } from './dispatch';
 import { CarrierMap, type MappingTable } from './mappings';
-import { isOrderStateConflict } from './miraklErrors';
+import { isOrderStateConflict, isShippedAlready } from './miraklErrors';
 import { ShipmentRejected, sendMiraklRequest } from './miraklRequests';
 import type { CommerceLog, MiraklClients } from './ports';
 
@@ -40,7 +40,9 @@ export function createTrackingConnector(deps: TrackingConnectorDeps): Connector 
       } catch (error) {
         // OR23 just succeeded, so the order is SHIPPING or later: ORDER_INVALID_STATE on OR24 means it is shipped
         // already (a person did it, or our earlier attempt's answer was lost). Done.
-        if (request.operation === 'OR24' && isOrderStateConflict(error)) {
+        // Likewise ST01 (sent once, never retried in-process) refused because the order is shipped: a retry of
+        // our own shipment whose answer was lost.
+        if ((request.operation === 'OR24' && isOrderStateConflict(error)) || (request.operation === 'ST01' && isShippedAlready(error))) {
           deps.log.info('order already shipped; nothing to do', { marketplace: marketplace.id, orderId: shipment.orderId });
           continue;
         }

@@ -210,10 +210,18 @@ function shipments(ctx: RouteContext): Reply {
       });
     } catch (caught) {
       if (!(caught instanceof BadRequest || caught instanceof MiraklWorldError)) throw caught;
-      errors.push({ order_id: orderId, message: caught instanceof MiraklWorldError ? `${caught.code}: ${caught.message}` : caught.message });
+      errors.push({ order_id: orderId, message: shipmentError(ctx, orderId, caught) });
     }
   });
   return { status: 201, body: { shipment_success: success, shipment_errors: errors } };
+}
+
+/** ST01 names an order that left SHIPPING as its example does ("The order status must be 'SHIPPING' but it is …"). */
+function shipmentError(ctx: RouteContext, orderId: string, caught: BadRequest | MiraklWorldError): string {
+  if (!(caught instanceof MiraklWorldError)) return caught.message;
+  const state = ctx.world.get(ctx.marketplace, orderId)?.order_state;
+  if (caught.code === 'ORDER_INVALID_STATE' && state) return `The order status must be 'SHIPPING' but it is '${state}'.`;
+  return `${caught.code}: ${caught.message}`;
 }
 
 /** STO01: multipart/form-data with the CSV in the part named `file`. */
