@@ -20,6 +20,8 @@ export const EXCEPTION_TYPES = {
   'reconciliation.missing': { owner: 'operations', severity: 'high', what: 'An order is missing downstream' },
   'event.invalid': { owner: 'operations', severity: 'high', what: 'A message on a queue is not a valid event' },
   'journey.entry-uncertain': { owner: 'marketing', severity: 'medium', what: 'An SFMC journey entry may have happened' },
+  'enrolment.uncertain': { owner: 'marketing', severity: 'medium', what: 'A Dotdigital programme enrolment may have happened' },
+  'enrolment.refused': { owner: 'marketing', severity: 'medium', what: 'Dotdigital refused a programme enrolment' },
 } as const satisfies Record<string, { owner: OwningTeam; severity: Severity; what: string }>;
 export type ExceptionType = keyof typeof EXCEPTION_TYPES;
 

@@ -146,6 +146,13 @@ describe('exception inbox', () => {
     await expect(retryException({ inbox, publisher: new CollectingPublisher(), pending: new MemoryState() }, entry!.id)).rejects.toThrow(/journey entry of order JU-1-A is never sent again/);
   });
 
+  it.each(['enrolment.uncertain', 'enrolment.refused'] as const)('does not retry a %s Dotdigital enrolment: it says to check the programme', async (type) => {
+    await recorder.record({ type, marketplace: 'debenhams', ref: 'EN-1-A', reason: 'no answer', component: 'dotdigital-enrolments', payloadRef: 'debenhams:EN-1-A:confirmed' });
+    const [entry] = await inbox.list({ type });
+    expect(entry).toMatchObject({ owner: 'marketing', retry: 'none' });
+    await expect(retryException({ inbox, publisher: new CollectingPublisher(), pending: new MemoryState() }, entry!.id)).rejects.toThrow(/programme enrolment of order EN-1-A is never sent again/);
+  });
+
   it('keeps a payload too large for an item off the entry, and the retry then points at the DLQ', async () => {
     const huge = businessEvent('Order Confirmed', { ...confirmed.detail, eventId: 'debenhams:BIG-1:confirmed', order: { ...confirmed.detail.order, orderId: 'BIG-1', lines: Array.from({ length: 800 }, (_, i) => ({ ...confirmed.detail.order.lines[0]!, lineId: `BIG-1-${i}`, productTitle: 'x'.repeat(400) })) } });
     await recorder.record({ type: 'delivery.failed', marketplace: 'debenhams', ref: 'BIG-1', reason: 'HTTP 500', component: 'klaviyo', payloadRef: huge.id, events: [huge] });

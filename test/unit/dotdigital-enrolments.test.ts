@@ -229,8 +229,8 @@ describe('runEnrolments', () => {
     expect(await w.run()).toMatchObject({ calls: 0, exceptions: 2, waiting: 0 });
     expect(w.calls).toHaveLength(1);
     expect(w.exceptions.map((e) => [e.type, e.marketplace, e.ref, e.payloadRef, e.component])).toEqual([
-      ['delivery.failed', 'debenhams', a.orderId, a.eventId, 'dotdigital-enrolments'],
-      ['delivery.failed', 'debenhams', b.orderId, b.eventId, 'dotdigital-enrolments'],
+      ['enrolment.uncertain', 'debenhams', a.orderId, a.eventId, 'dotdigital-enrolments'],
+      ['enrolment.uncertain', 'debenhams', b.orderId, b.eventId, 'dotdigital-enrolments'],
     ]);
     expect(w.exceptions[0]?.reason).toMatch(/not sent again/);
   });
@@ -245,9 +245,9 @@ describe('runEnrolments', () => {
     await w.store.add(pending(7001, 2, w.now()));
     w.answers.push({ kind: 'refused', reason: 'HTTP 400: ERROR_PROGRAM_NOT_ACTIVE' });
     expect(await w.run()).toMatchObject({ calls: 1, exceptions: 1 });
-    expect(w.exceptions.map((e) => e.reason)).toEqual([
-      expect.stringMatching(/did not answer.*not sent again.*timeout/),
-      expect.stringMatching(/refused.*ERROR_PROGRAM_NOT_ACTIVE/),
+    expect(w.exceptions.map((e) => [e.type, e.reason])).toEqual([
+      ['enrolment.uncertain', expect.stringMatching(/did not answer.*not sent again.*timeout/)],
+      ['enrolment.refused', expect.stringMatching(/refused.*ERROR_PROGRAM_NOT_ACTIVE/)],
     ]);
     expect(w.store.waiting.size).toBe(0);
   });

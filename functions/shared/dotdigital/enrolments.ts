@@ -281,10 +281,10 @@ export async function runEnrolments(deps: EnrolmentRunDeps): Promise<EnrolmentRu
     return { ...result, skipped: true };
   }
 
-  async function report(enrolments: readonly PendingEnrolment[], reason: string): Promise<void> {
+  async function report(type: 'enrolment.uncertain' | 'enrolment.refused', enrolments: readonly PendingEnrolment[], reason: string): Promise<void> {
     for (const e of enrolments) {
       await deps.exceptions.record({
-        type: 'delivery.failed',
+        type,
         marketplace: e.marketplace,
         ref: e.orderId,
         reason,
@@ -323,6 +323,7 @@ export async function runEnrolments(deps: EnrolmentRunDeps): Promise<EnrolmentRu
     if (left) {
       if (left.enrolmentId === undefined) {
         await report(
+          'enrolment.uncertain',
           left.enrolments,
           `Dotdigital enrolment in programme ${left.programme} (call at ${left.startedAt}) has no recorded answer: ` +
             'it may have enrolled the buyer, so it is not sent again; check the programme in Dotdigital',
@@ -356,8 +357,9 @@ export async function runEnrolments(deps: EnrolmentRunDeps): Promise<EnrolmentRu
         await deps.store.answered(call.id, outcome.enrolmentId);
         result.enrolled += planned.enrolments.length;
       } else {
-        const why = outcome.kind === 'refused' ? 'Dotdigital refused the enrolment' : 'Dotdigital did not answer the enrolment; it may have enrolled the buyer, so it is not sent again';
-        await report(planned.enrolments, `${why} (programme ${planned.programme}): ${outcome.reason}`);
+        const refused = outcome.kind === 'refused';
+        const why = refused ? 'Dotdigital refused the enrolment' : 'Dotdigital did not answer the enrolment; it may have enrolled the buyer, so it is not sent again';
+        await report(refused ? 'enrolment.refused' : 'enrolment.uncertain', planned.enrolments, `${why} (programme ${planned.programme}): ${outcome.reason}`);
       }
       await finish(call);
       remaining -= planned.enrolments.length;

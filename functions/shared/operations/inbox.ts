@@ -266,5 +266,8 @@ function notRetryableAdvice(entry: ExceptionEntry): string {
   if (entry.type === 'journey.entry-uncertain') {
     return `exception ${entry.id}: the journey entry of order ${entry.ref} is never sent again (it may have entered); check the journey's entry data in SFMC, add the contact by hand if it is missing, then resolve it`;
   }
+  if (entry.type === 'enrolment.uncertain' || entry.type === 'enrolment.refused') {
+    return `exception ${entry.id}: the programme enrolment of order ${entry.ref} is never sent again; check the programme's enrolments in Dotdigital, enrol the buyer by hand if it is missing (after fixing the programme if Dotdigital refused), then resolve it`;
+  }
   return `exception ${entry.id} has no stored event to re-publish; redrive the ${entry.component} DLQ (marketbridge redrive --connector ${entry.component}) or resolve it with a note`;
 }
