@@ -13,8 +13,12 @@ export interface TableDefinition {
 }
 
 export const TABLES = {
-  /** Per-marketplace cursors, call-frequency slots, pending re-reads and order snapshots. */
-  state: { name: 'state', envVar: 'STATE_TABLE_NAME', partitionKey: 'pk' },
+  /**
+   * Per-marketplace cursors, call-frequency slots, pending re-reads, order snapshots, order leases, pending
+   * enrolments and journey-entry markers. Only the markers carry `expiration`: DynamoDB drops them once no redrive
+   * can bring their event back; everything else lives until overwritten.
+   */
+  state: { name: 'state', envVar: 'STATE_TABLE_NAME', partitionKey: 'pk', timeToLiveAttribute: 'expiration' },
   /** SKU map, carrier map, identity links. */
   mappings: { name: 'mappings', envVar: 'MAPPINGS_TABLE_NAME', partitionKey: 'pk', sortKey: 'sk' },
   /** Powertools idempotency schema. */
