@@ -53,7 +53,7 @@ export async function untilDrained(runtime: LocalRuntime, connector: string): Pr
 
 /**
  * The local runtime with Klaviyo (and `connectors`) on Debenhams, right after a Klaviyo 5xx burst has sent a
- * poll's records to its DLQ. Fast queues: a record gives up after two receives one second apart. The fault is
+ * poll's records to its DLQ. Fast queues: a record gives up after two receives three seconds apart. The fault is
  * cleared (with the sandbox's records) before this returns.
  */
 export async function runtimeAfterKlaviyoOutage(
@@ -63,7 +63,11 @@ export async function runtimeAfterKlaviyoOutage(
   const local = await startTestRuntime(name, {
     config: parseConfig({ ...sandboxConfigInput, connectors: { klaviyo: { enabled: true, marketplaces: ['debenhams'] }, ...connectors } }),
     seed: 11,
-    queues: { visibilityTimeoutSeconds: 1, maxReceiveCount: 2, pollIntervalMs: 20 },
+    // The runtime gives each invocation the visibility timeout as its Lambda timeout. Through the burst the handler
+    // retries each call for up to 1.5 s (KLAVIYO_HTTP backoff); with 1 s, middy ended invocations early while their
+    // handlers ran on, so more of them overlapped than the connector's concurrency (a full run drew 429s from the
+    // sandbox's limits) and some outlived the burst, delivering records already in the DLQ once the fault was cleared.
+    queues: { visibilityTimeoutSeconds: 3, maxReceiveCount: 2, pollIntervalMs: 20 },
   });
   const { runtime } = local;
   const klaviyo = runtime.destinations.klaviyo as KlaviyoSandbox;
