@@ -13,10 +13,10 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../../../functions/shared/config';
 import { type DotdigitalStore as Store, DotdigitalStore, type InsightFailure, type SandboxList, type StoredContact } from './store';
 import { MAX_BODY_BYTES, type RouteName, identifierValueValid, requestProblems } from './schemas';
-import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from './vendorServer';
+import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from '../vendorServer';
 
 export type { SandboxList, StoredContact, StoredRecord } from './store';
-export type { ReceivedRequest, SandboxFault } from './vendorServer';
+export type { ReceivedRequest, SandboxFault } from '../vendorServer';
 
 /** Dotdigital's API families: each v3 service namespaces its error codes; v2 answers in its own format. */
 export type DotdigitalService = 'contacts' | 'insightData' | 'configuration' | 'v2';

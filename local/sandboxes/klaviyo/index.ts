@@ -18,7 +18,7 @@ import {
   type SandboxFault,
   type VendorRequest,
   startVendorServer,
-} from '../dotdigital/vendorServer';
+} from '../vendorServer';
 import { FixedWindowLimiter } from './limits';
 import { MAX_BODY_BYTES, MAX_PROFILE_BYTES, bodyProblem, klaviyoBodySchemas } from './schemas';
 import { KlaviyoStore, type StoredEvent, type StoredProfile } from './store';

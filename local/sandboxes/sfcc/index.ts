@@ -25,7 +25,7 @@ import {
   OrderStatusUpdateSchema,
   OrderUpdateSchema,
 } from '../../../functions/shared/sfcc/scapi';
-import { type ReceivedRequest, type Reply, type SandboxFault, type VendorRequest, startVendorServer } from '../dotdigital/vendorServer';
+import { type ReceivedRequest, type Reply, type SandboxFault, type VendorRequest, startVendorServer } from '../vendorServer';
 import { FixedWindowLimiter } from '../klaviyo/limits';
 import { ScapiProblem, SfccStore, type StoredOrder, shippingStatusOf } from './store';
 

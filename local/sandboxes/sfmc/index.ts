@@ -19,10 +19,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type Config, SFMC_MODELLED_REQUESTS_PER_MINUTE } from '../../../functions/shared/config';
-import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from '../dotdigital/vendorServer';
+import { type Reply, type SandboxFault, type VendorRequest, startVendorServer, type ReceivedRequest } from '../vendorServer';
 import { FixedWindowLimiter } from '../klaviyo/limits';
 
-export type { ReceivedRequest, SandboxFault } from '../dotdigital/vendorServer';
+export type { ReceivedRequest, SandboxFault } from '../vendorServer';
 
 export const DEFAULT_SFMC_SANDBOX_PORT = 4040;
 export const SFMC_SANDBOX_CLIENT = { clientId: 'sandbox-client-id', clientSecret: 'sandbox-client-secret' };

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, readBody } from '../../aws/protocol';
+import { closeServer, readBody } from '../aws/protocol';
 
 export interface Reply {
   status: number;
