@@ -10,6 +10,7 @@ import { createCallFrequencyGuard } from '../../functions/shared/mirakl/callFreq
 import { type JourneyEntryLedger, type JourneyEntryMarker, MemoryJourneyLedger } from '../../functions/shared/sfmc/journeyLedger';
 import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
+import { describeCallSlotPolicy } from '../support/callSlotPolicy';
 
 let dynamo: LocalDynamo;
 let documents: DynamoDBDocumentClient;
@@ -101,6 +102,8 @@ describe('Mirakl call slots', () => {
     expect((await guard.acquire('partner-mp', 'OR11')).granted).toBe(true);
   });
 });
+
+describeCallSlotPolicy('DynamoDB state table (embedded store)', () => state);
 
 describe('exception inbox entries', () => {
   it('a repeated failure of the same record updates one entry with a count and first/last seen', async () => {

@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { createHttpClient } from '../../functions/shared/http';
 import {
+  type CallOutcome,
   type CallSlotStore,
   type GuardedOperation,
   InMemoryCallSlotStore,
+  callOutcome,
   createCallFrequencyGuard,
   minIntervalMs,
 } from '../../functions/shared/mirakl/callFrequency';
+import { describeCallSlotPolicy } from '../support/callSlotPolicy';
+import { type FetchStep, fakeFetch, jsonResponse, networkError, textResponse } from '../support/fakeFetch';
 
 const T0 = Date.parse('2026-11-22T06:00:00Z');
 const MINUTE = 60_000;
@@ -15,7 +20,7 @@ function clock(start = T0) {
   return { now: () => t, advance: (ms: number) => void (t += ms), set: (ms: number) => void (t = ms) };
 }
 
-/** Records every store call, delegating to the in-memory store. */
+/** Records every slot a guard takes, delegating to the in-memory store. */
 function spyStore() {
   const inner = new InMemoryCallSlotStore();
   const calls: [string, number, number][] = [];
@@ -24,6 +29,8 @@ function spyStore() {
       calls.push([key, interval, nowMs]);
       return inner.tryAcquire(key, interval, nowMs);
     },
+    restore: (...args) => inner.restore(...args),
+    allowRetry: (...args) => inner.allowRetry(...args),
   };
   return { store, calls };
 }
@@ -133,3 +140,43 @@ describe('call-frequency guard', () => {
     await expect(guard.acquire('', 'OR11')).rejects.toThrow(/non-empty/);
   });
 });
+
+describe('call outcome, as the HTTP layer reports a failed SH21', () => {
+  /** The error the shared HTTP layer throws for one scripted attempt. */
+  async function failureOf(step: FetchStep): Promise<unknown> {
+    const http = createHttpClient({ fetch: fakeFetch([step]).fetch, timeoutMs: 20, retry: { maxAttempts: 1 } });
+    return http.request({ operation: 'SH21', method: 'GET', url: 'https://debenhams.mirakl.test/api/shipping/carriers' }).then(
+      () => expect.fail('the call should fail'),
+      (error: unknown) => error,
+    );
+  }
+
+  it.each<[string, CallOutcome, FetchStep]>([
+    ['HTTP 429', 'answered', textResponse('slow down', 429, { 'retry-after': '60' })],
+    ['HTTP 503', 'answered', textResponse('<html>proxy</html>', 503)],
+    ['HTTP 401', 'answered', textResponse('no', 401)],
+    ['a 200 that is not JSON', 'answered', textResponse('{', 200, { 'content-type': 'application/json' })],
+    ['connection refused', 'not-sent', networkError('ECONNREFUSED')],
+    ['DNS failure', 'not-sent', networkError('ENOTFOUND')],
+    ['connect timeout', 'not-sent', networkError('UND_ERR_CONNECT_TIMEOUT')],
+    ['connection reset', 'unknown', networkError('ECONNRESET')],
+    ['socket closed', 'unknown', networkError('UND_ERR_SOCKET')],
+    ['no answer in time', 'unknown', 'hang'],
+  ])('%s: %s', async (_what, outcome, step) => {
+    expect(callOutcome(await failureOf(step))).toBe(outcome);
+  });
+
+  it('an error that did not come from the HTTP layer is not ours to give back', () => {
+    expect(callOutcome(new Error('boom'))).toBe('unknown');
+  });
+
+  it('a successful call is returned as is and counts', async () => {
+    const guard = createCallFrequencyGuard(new InMemoryCallSlotStore(), 'default', { now: () => T0 });
+    const http = createHttpClient({ fetch: fakeFetch([jsonResponse({ carriers: [] })]).fetch });
+    const send = async () => (await http.request({ operation: 'SH21', method: 'GET', url: 'https://m.test/api/shipping/carriers' })).json;
+    expect(await guard.call('debenhams', 'SH21', send)).toEqual({ status: 'done', value: { carriers: [] } });
+    expect(await guard.call('debenhams', 'SH21', send)).toEqual({ status: 'refused', retryInMs: 24 * 60 * MINUTE });
+  });
+});
+
+describeCallSlotPolicy('in-memory store', () => new InMemoryCallSlotStore());

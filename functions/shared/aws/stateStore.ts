@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { OrderSnapshot } from '../ingest/orderFacts';
 import type { CursorStore, OrderSnapshotStore, PendingOrderIds, StoredSnapshot } from '../ingest/ports';
+import type { CallSlotStore, SlotRecord } from '../mirakl/callFrequency';
 
 const keys = {
   order: (mp: string, orderId: string) => `order#${mp}#${orderId}`,
@@ -34,7 +35,17 @@ export async function conditional(write: () => Promise<unknown>): Promise<boolea
   }
 }
 
-export class DynamoStateStore implements OrderSnapshotStore, CursorStore, PendingOrderIds {
+/** A slot item's fields, or undefined for an item never granted (or given back to nothing). */
+function slotRecord(item: Record<string, unknown> | undefined): SlotRecord | undefined {
+  if (typeof item?.lastCallAt !== 'number') return undefined;
+  return {
+    lastCallAt: item.lastCallAt,
+    ...(typeof item.retryFrom === 'number' ? { retryFrom: item.retryFrom } : {}),
+    ...(typeof item.uncertainCalls === 'number' ? { uncertainCalls: item.uncertainCalls } : {}),
+  };
+}
+
+export class DynamoStateStore implements OrderSnapshotStore, CursorStore, PendingOrderIds, CallSlotStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -134,16 +145,58 @@ export class DynamoStateStore implements OrderSnapshotStore, CursorStore, Pendin
     );
   }
 
-  /** Takes a call slot: succeeds only if the previous call under `key` is at least `minIntervalMs` old. */
-  async tryAcquire(key: string, minIntervalMs: number, nowMs: number): Promise<boolean> {
+  /** Takes a call slot when it is free (see CallSlotStore); the old item comes back with the same write. */
+  async tryAcquire(key: string, minIntervalMs: number, nowMs: number) {
+    let previous: SlotRecord | undefined;
+    const granted = await conditional(async () => {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.slot(key) },
+          UpdateExpression: 'SET lastCallAt = :now REMOVE retryFrom',
+          ConditionExpression: 'attribute_not_exists(lastCallAt) OR lastCallAt <= :latestAllowed OR retryFrom <= :now',
+          ExpressionAttributeValues: { ':now': nowMs, ':latestAllowed': nowMs - minIntervalMs },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      previous = slotRecord(result.Attributes);
+    });
+    return granted ? ({ granted, previous } as const) : ({ granted } as const);
+  }
+
+  /** Puts a slot back as it was before the grant made at `grantedAt`, if that grant is still the last one. */
+  async restore(key: string, grantedAt: number, previous: SlotRecord | undefined): Promise<boolean> {
+    const fields = { lastCallAt: previous?.lastCallAt, retryFrom: previous?.retryFrom, uncertainCalls: previous?.uncertainCalls };
+    const set = Object.entries(fields).filter(([, value]) => value !== undefined);
+    const remove = Object.entries(fields).filter(([, value]) => value === undefined);
     return conditional(() =>
       this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: keys.slot(key) },
-          UpdateExpression: 'SET lastCallAt = :now',
-          ConditionExpression: 'attribute_not_exists(lastCallAt) OR lastCallAt <= :latestAllowed',
-          ExpressionAttributeValues: { ':now': nowMs, ':latestAllowed': nowMs - minIntervalMs },
+          UpdateExpression: [
+            set.length > 0 ? `SET ${set.map(([name]) => `${name} = :${name}`).join(', ')}` : '',
+            remove.length > 0 ? `REMOVE ${remove.map(([name]) => name).join(', ')}` : '',
+          ]
+            .filter(Boolean)
+            .join(' '),
+          ConditionExpression: 'lastCallAt = :grantedAt',
+          ExpressionAttributeValues: { ':grantedAt': grantedAt, ...Object.fromEntries(set.map(([name, value]) => [`:${name}`, value])) },
+        }),
+      ),
+    );
+  }
+
+  /** Lets the slot granted at `grantedAt` be granted again from `retryFrom`. */
+  async allowRetry(key: string, grantedAt: number, retry: { retryFrom: number; uncertainCalls: number }): Promise<boolean> {
+    return conditional(() =>
+      this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: keys.slot(key) },
+          UpdateExpression: 'SET retryFrom = :retryFrom, uncertainCalls = :uncertainCalls',
+          ConditionExpression: 'lastCallAt = :grantedAt',
+          ExpressionAttributeValues: { ':grantedAt': grantedAt, ':retryFrom': retry.retryFrom, ':uncertainCalls': retry.uncertainCalls },
         }),
       ),
     );
