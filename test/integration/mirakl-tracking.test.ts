@@ -1,6 +1,6 @@
 /**
  * The mirakl-tracking connector against the Mirakl sandbox: carrier translated (SH21 seeding at most once a
- * day, configured and manual mappings), OR23 then OR24, unknown carriers as exceptions with nothing sent,
+ * day, retried early only when its call was cut off; configured and manual mappings), OR23 then OR24, unknown carriers as exceptions with nothing sent,
  * duplicates (one OR24), 429/5xx, and ST01 on multi-shipment marketplaces.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { CarrierMap } from '../../functions/shared/commerce/mappings';
 import { createTrackingConnector } from '../../functions/shared/commerce/trackingConnector';
 import { type ConfigInput, sandboxConfigInput } from '../../functions/shared/config';
 import { type BusinessEvent, businessEvent, eventIds } from '../../functions/shared/events';
+import { UNCERTAIN_RETRY } from '../../functions/shared/mirakl/callFrequency';
 import { type CommerceHarness, startCommerceHarness } from '../support/commerceHarness';
 
 const MP = 'debenhams';
@@ -81,6 +82,36 @@ describe('mirakl-tracking', () => {
     h.advance(24 * 3_600_000);
     await h.deliver('mirakl-tracking', connector(), [second.event], 2);
     expect(h.calls('SH21')).toHaveLength(2);
+  });
+
+  it('an SH21 cut off mid-call is retried by the redelivery after the short back-off and ships the order, instead of a day of carrier.unknown', async () => {
+    h = await startCommerceHarness();
+    const { orderId, event } = shippingOrder('Royal Mail');
+    h.sandbox.faults.resetConnection({ operation: 'SH21', times: 1 });
+    expect(await h.deliver('mirakl-tracking', connector(), [event])).toEqual([0]);
+    expect(await h.exceptions()).toEqual([]);
+    h.advance(UNCERTAIN_RETRY.afterMs);
+    expect(await h.deliver('mirakl-tracking', connector(), [event], 2)).toEqual([]);
+    expect(h.calls('SH21').map((c) => c.status)).toEqual([0, 200]);
+    expect(h.sandbox.world.get(MP, orderId)).toMatchObject({ order_state: 'SHIPPED', shipping_carrier_code: 'ROYAL_MAIL' });
+    expect(await h.exceptions()).toEqual([]);
+  });
+
+  it('an SH21 answered with a 5xx is sent once and counts: carrier.unknown says why, and the retry a day later ships the order', async () => {
+    h = await startCommerceHarness();
+    const { orderId, event } = shippingOrder('Royal Mail');
+    h.sandbox.faults.inject({ operation: 'SH21', status: 503, times: 1 });
+    expect(await h.deliver('mirakl-tracking', connector(), [event])).toEqual([0]);
+    expect(h.calls('SH21').map((c) => c.status)).toEqual([503]);
+    const [exception] = await h.exceptions();
+    expect(exception).toMatchObject({ type: 'carrier.unknown', ref: orderId });
+    expect(exception?.reason).toContain("Mirakl's carrier list could not be read (SH21 failed, HTTP 503");
+    expect(exception?.reason).toContain('retry the record within 24 h');
+    expect(h.sandbox.world.get(MP, orderId)?.order_state).toBe('SHIPPING');
+    h.advance(24 * 3_600_000);
+    expect(await h.deliver('mirakl-tracking', connector(), [event], 2)).toEqual([]);
+    expect(h.calls('SH21').map((c) => c.status)).toEqual([503, 200]);
+    expect(h.sandbox.world.get(MP, orderId)).toMatchObject({ order_state: 'SHIPPED', shipping_carrier_code: 'ROYAL_MAIL' });
   });
 
   it('a person maps the carrier and the redriven record ships the order', async () => {

@@ -1,6 +1,7 @@
 /**
  * The commerce loop's pure rules: acceptance decision, deadline risk, stock lines and files, STO03 reports,
- * the stock comparison, dispatch requests, CSV, and the SKU/carrier maps over the in-memory table.
+ * the stock comparison, dispatch requests, CSV, the SKU/carrier maps over the in-memory table, and carrier seeding
+ * from SH21 when SH21 fails.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +14,11 @@ import { isShippedAlready } from '../../functions/shared/commerce/miraklErrors';
 import { ShipmentRejected, describeMiraklRequest } from '../../functions/shared/commerce/miraklRequests';
 import { diffStock, parseStockErrorReport, stockFile, stockLines } from '../../functions/shared/commerce/stock';
 import { AcceptanceWatchList } from '../../functions/shared/commerce/watchList';
-import { InMemoryCallSlotStore, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
+import { resolveCarrier } from '../../functions/shared/commerce/carrierSeeding';
+import { InMemoryCallSlotStore, UNCERTAIN_RETRY, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
+import type { MiraklCarrier, MiraklClient } from '../../functions/shared/mirakl/client';
+import { classify } from '../../functions/shared/connector/failures';
+import { failures } from '../support/callSlotPolicy';
 import { type MarketplaceConfig, sandboxConfig } from '../../functions/shared/config';
 import { type DetailOf, type Order, businessEvent, eventIds } from '../../functions/shared/events';
 import type { ExceptionInput } from '../../functions/shared/exceptions';
@@ -326,5 +331,72 @@ describe('marketplace call guard', () => {
     expect((await guard.acquire('fast', 'OR11')).granted).toBe(true);
     expect((await guard.acquire('partner', 'OR11')).granted).toBe(false);
     expect(() => guard.acquire('nowhere', 'STO01')).toThrow(/unknown marketplace "nowhere"/);
+  });
+});
+
+describe('carrier seeding when SH21 fails', () => {
+  const DAY = 24 * 3_600_000;
+  const LIST: MiraklCarrier[] = [{ code: 'ROYAL_MAIL', label: 'Royal Mail', standard_code: 'royal-mail' }];
+
+  /** SH21 answers with each scripted outcome in turn; the carrier map and slots live as long as the scenario. */
+  function seeding(...outcomes: (Error | 'list')[]) {
+    let now = Date.parse('2026-11-22T10:00:00Z');
+    const table = new MemoryMappingTable();
+    const guard = createMarketplaceGuard([{ id: 'debenhams', persona: 'default' }], new InMemoryCallSlotStore(), { now: () => now });
+    let calls = 0;
+    const listCarriers = async () => {
+      const outcome = outcomes[calls++];
+      if (outcome === undefined) throw new Error('SH21 called more often than scripted');
+      if (outcome instanceof Error) throw outcome;
+      return LIST;
+    };
+    const deps = { guard, mirakl: async () => ({ listCarriers }) as unknown as MiraklClient, log: { info: () => {}, warn: () => {} } };
+    // A fresh CarrierMap per delivery, as the connector makes one per record.
+    const deliver = (carrier = 'Royal Mail') => resolveCarrier(carrier, new CarrierMap(table, 'debenhams'), deps);
+    const failure = (carrier?: string) => deliver(carrier).then(() => expect.fail('should fail'), (error: unknown) => classify(error));
+    return { deliver, failure, calls: () => calls, advance: (ms: number) => void (now += ms) };
+  }
+
+  it('an SH21 that never reached Mirakl gives its slot back: the redelivery reads the list and maps the carrier', async () => {
+    const s = seeding(failures.notSent(), 'list');
+    expect(await s.failure()).toMatchObject({ retryable: true, reason: expect.stringContaining('SH21 failed, network: ECONNREFUSED') });
+    expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
+    expect(s.calls()).toBe(2);
+  });
+
+  it('an SH21 whose answer was lost is retried after the short back-off, not a day later', async () => {
+    const s = seeding(failures.timeout(), 'list');
+    expect(await s.failure()).toMatchObject({ retryable: true });
+    // Another shipment inside the back-off: a clear exception, kept for a retry, and no SH21 call.
+    s.advance(UNCERTAIN_RETRY.afterMs - 1);
+    const early = await s.failure('Evri');
+    expect(early).toMatchObject({ retryable: false, exceptionType: 'carrier.unknown' });
+    expect(early.reason).toContain('carrier "Evri" is not in the carrier map');
+    s.advance(1);
+    expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
+    expect(s.calls()).toBe(2);
+  });
+
+  it('an SH21 Mirakl answered with a 5xx counts: carrier.unknown saying why and when, and the retry a day later maps it', async () => {
+    const s = seeding(failures.answered(503), 'list');
+    const failed = await s.failure();
+    expect(failed).toMatchObject({ retryable: false, exceptionType: 'carrier.unknown' });
+    expect(failed.reason).toBe(
+      'carrier "Royal Mail" is not in the carrier map and Mirakl\'s carrier list could not be read (SH21 failed, HTTP 503 ' +
+        '(retryable, 1 attempt)): map it (marketbridge mappings carrier set --marketplace debenhams "Royal Mail" CODE), ' +
+        'or retry the record within 24 h, once SH21 may be called again; the order is not marked shipped',
+    );
+    s.advance(DAY - 1);
+    expect((await s.failure()).reason).toContain("Mirakl's carrier list (SH21, once a day) was already read or tried");
+    s.advance(1);
+    expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
+    expect(s.calls()).toBe(2);
+  });
+
+  it('a carrier missing from a list that was read is unknown without another SH21 call', async () => {
+    const s = seeding('list');
+    expect(await s.deliver('Pigeon Post')).toBeUndefined();
+    expect(await s.deliver('Royal Mail')).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
+    expect(s.calls()).toBe(1);
   });
 });

@@ -145,7 +145,7 @@ export interface MiraklClient {
   shipOrder(orderId: string): Promise<void>;
   /** ST01: multi-shipment (only on platforms that enable it), at most ST01_MAX_SHIPMENTS per call; never retried. */
   createShipments(shipments: readonly ShipmentInput[]): Promise<ShipmentsResult>;
-  /** SH21: the carriers the operator registered. */
+  /** SH21: the carriers the operator registered. Sent once, never retried (once-per-day contract). */
   listCarriers(): Promise<MiraklCarrier[]>;
   /** STO01: one stock-only CSV import; returns the import id. Sent once, never retried (once-per-minute contract). */
   importStock(csv: string): Promise<string>;
@@ -306,7 +306,9 @@ export function createMiraklClient(options: MiraklClientOptions): MiraklClient {
   }
 
   async function listCarriers(): Promise<MiraklCarrier[]> {
-    const response = await call('SH21', 'GET', '/api/shipping/carriers');
+    // Sent once: SH21 is once a day and every answer counts, so a retry is the call-frequency guard's decision
+    // (CallOutcome), not the HTTP layer's.
+    const response = await call('SH21', 'GET', '/api/shipping/carriers', { retry: { maxAttempts: 1 } });
     const carriers = (response.json as { carriers?: unknown } | undefined)?.carriers;
     if (!Array.isArray(carriers)) throw invalid('SH21', response, 'expected {"carriers":[…]}');
     return carriers.filter(
