@@ -1,8 +1,9 @@
 /**
  * Dotdigital efficiency, measured by running the real connector against the Dotdigital sandbox: API calls per
  * 1,000 orders live (contact PATCH, record read and write per fact, programme enrolment) and as a history load
- * (async contact and insight imports per batch, with their status polls and the reads that keep stored refunds).
- * Waits (import polls, rate-limit resets) run on virtual time (./virtualTime), so the numbers come quickly.
+ * (async contact and insight imports per batch, with their status polls and the reads that keep stored refunds),
+ * with the history load's records per minute. Waits (import polls, rate-limit resets) run on virtual time
+ * (./virtualTime), so the numbers come quickly.
  */
 import type { Connector } from '../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../functions/shared/events';
@@ -14,6 +15,9 @@ import {
   type ReceivedRequest,
   startDotdigitalSandbox,
 } from '../local/sandboxes/dotdigital';
+import { InMemoryLeaseStore } from '../functions/shared/connector/lease';
+import { dotdigitalSettings } from '../functions/shared/dotdigital/requests';
+import { BULK_BATCHING } from '../lib/constructs/connector';
 import { dotdigitalConfig } from '../test/support/dotdigitalFixtures';
 import { orderLifeEvents } from '../test/support/klaviyoFixtures';
 import { VirtualTime } from './virtualTime';
@@ -36,6 +40,8 @@ export interface ModeResult {
   throttled: number;
   /** Virtual time from the first request to the last: with the counts, the rate achieved against a limit. */
   spanMs: number;
+  /** Records (business events) delivered per minute of that span: the throughput a rate fraction must come with. */
+  recordsPerMinute: number;
 }
 
 export interface BenchResult {
@@ -58,6 +64,7 @@ export function benchOrderEvents(count: number, afterSalesEvery: number, backfil
 export function modeResult(requests: readonly ReceivedRequest[], orders: number, events: number): ModeResult {
   const byRoute: Record<string, number> = {};
   for (const r of requests) byRoute[r.route ?? r.path] = (byRoute[r.route ?? r.path] ?? 0) + 1;
+  const spanMs = requests.length > 0 ? (requests[requests.length - 1] as ReceivedRequest).at - (requests[0] as ReceivedRequest).at : 0;
   return {
     orders,
     events,
@@ -65,55 +72,75 @@ export function modeResult(requests: readonly ReceivedRequest[], orders: number,
     callsPer1000Orders: (requests.length / orders) * 1_000,
     byRoute,
     throttled: requests.filter((r) => r.status === 429).length,
-    spanMs: requests.length > 0 ? (requests[requests.length - 1] as ReceivedRequest).at - (requests[0] as ReceivedRequest).at : 0,
+    spanMs,
+    recordsPerMinute: spanMs > 0 ? events / (spanMs / 60_000) : 0,
   };
 }
 
-/** A sandbox as the measurement needs it: what it received, and a way back to an empty account. */
-export interface Measured {
-  requests: readonly ReceivedRequest[];
-  reset(): void;
-  close(): Promise<void>;
+/**
+ * A history load as the event source delivers it: `instances` warm connector instances (the event source's maximum
+ * concurrency) each taking the queue's next batch until it is empty, on virtual time so their waits overlap.
+ */
+export async function historyLoad(
+  time: VirtualTime,
+  instances: number,
+  events: readonly BusinessEvent[],
+  batchSize: number,
+  connect: () => Connector,
+): Promise<void> {
+  let next = 0;
+  await time.concurrently(
+    Array.from({ length: instances }, () => async () => {
+      const connector = connect();
+      for (let i = next; i < events.length; i = next) {
+        next += batchSize;
+        await (connector.deliverMany as (batch: BusinessEvent[]) => Promise<void>)(events.slice(i, i + batchSize));
+      }
+    }),
+  );
+}
+
+export interface DotdigitalBenchResult extends BenchResult {
+  history: ModeResult & { instances: number };
 }
 
 /**
- * Live (one event at a time) then history (batches through the bulk path), each with a fresh connector as a fresh
- * Lambda would be, so its one-time setup (region, token, data fields) counts in each mode.
+ * Live (one event at a time) then history (batches through the bulk path, at the default configuration: as many
+ * instances as the default `maxConcurrency`, each with the default `historyInFlight`), each with fresh connectors as
+ * fresh Lambdas would be, so their one-time setup (region, data fields) counts in each mode. The instances share
+ * one lease store, as deployed instances share the state table.
  */
-export async function measure(sandbox: Measured, connect: () => Connector, options: BenchOptions, historyDefault: number): Promise<BenchResult> {
+export async function benchDotdigital(options: BenchOptions = {}): Promise<DotdigitalBenchResult> {
   const liveOrders = options.liveOrders ?? 1_000;
-  const historyOrders = options.historyOrders ?? historyDefault;
-  const batchSize = options.batchSize ?? 500;
+  const historyOrders = options.historyOrders ?? 20_000;
+  const batchSize = options.batchSize ?? BULK_BATCHING.batchSize;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
+  const time = new VirtualTime();
+  const sandbox = await startDotdigitalSandbox({ now: time.now });
+  const config = dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' });
+  const leases = new InMemoryLeaseStore();
+  const connect = () =>
+    createDotdigitalConnector({
+      config,
+      http: createHttpClient({ sleep: time.sleep, now: time.now, fetch: time.fetch, retryAfter: dotdigitalRetryAfter }),
+      credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
+      leases,
+      sleep: time.sleep,
+    });
   try {
-    const connector = connect();
     const liveEvents = benchOrderEvents(liveOrders, afterSalesEvery, false);
-    for (const event of liveEvents) await connector.deliverOne(event);
-    const live = modeResult(sandbox.requests, liveOrders, liveEvents.length);
+    const live = connect();
+    for (const event of liveEvents) await live.deliverOne(event);
+    const liveResult = modeResult(sandbox.requests, liveOrders, liveEvents.length);
 
     sandbox.reset();
-    const history = connect();
+    const instances = dotdigitalSettings(config).maxConcurrency;
     const historyEvents = benchOrderEvents(historyOrders, afterSalesEvery, true);
-    for (let i = 0; i < historyEvents.length; i += batchSize) {
-      await (history.deliverMany as (events: BusinessEvent[]) => Promise<void>)(historyEvents.slice(i, i + batchSize));
-    }
-    return { live, history: modeResult(sandbox.requests, historyOrders, historyEvents.length) };
+    await historyLoad(time, instances, historyEvents, batchSize, connect);
+    return { live: liveResult, history: { ...modeResult(sandbox.requests, historyOrders, historyEvents.length), instances } };
   } finally {
     await sandbox.close();
   }
-}
-
-export async function benchDotdigital(options: BenchOptions = {}): Promise<BenchResult> {
-  const clock = new VirtualTime();
-  const sandbox = await startDotdigitalSandbox({ now: clock.now });
-  const connect = () =>
-    createDotdigitalConnector({
-      config: dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' }),
-      http: createHttpClient({ sleep: clock.sleep, now: clock.now, retryAfter: dotdigitalRetryAfter }),
-      credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
-      sleep: clock.sleep,
-    });
-  return measure(sandbox, connect, options, 5_000);
 }
 
 /** Human-readable lines for `npm run bench`. */

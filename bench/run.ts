@@ -46,7 +46,7 @@ const VOLUMES = {
     pipeline: 10_000,
     live: 1_000,
     klaviyoHistory: 40_000,
-    dotdigitalHistory: 5_000,
+    dotdigitalHistory: 20_000,
     sfmcHistory: 70_000,
     commerce: 1_000,
     sfccHistory: 2_000,
@@ -110,6 +110,10 @@ export async function runBench(options: { quick?: boolean } = {}, progress: (ste
     add(`${name}.history.rate_fraction`, fraction, 'fraction');
     add(`${name}.history.throttled`, throttled, '429s');
   }
+  // The throughput behind a rate fraction: more calls for the same records would raise the fraction, not this.
+  add('klaviyo.history.records_per_minute', klaviyo.history.eventsPerMinute, 'records/min');
+  add('dotdigital.history.records_per_minute', dotdigital.history.recordsPerMinute, 'records/min');
+  add('sfmc.history.records_per_minute', sfmc.history.recordsPerMinute, 'records/min');
 
   progress('mirakl poll of 1,000 changed orders');
   const poll = await benchMiraklPoll({ changed: 1_000 });

@@ -7,32 +7,26 @@
  *   `requestsPerMinute`), and the 429s it cost.
  *
  * A history load arrives as SQS batches of 500 records, taken by as many connector instances as the event source's
- * maximum concurrency allows, each paced at its share of the budget. One instance is bound by SFMC finishing its
- * async upserts (each batch waits on status polls), not by the budget; the rate comes from running enough of them.
- * Time is virtual (./virtualTime): the instances' waits overlap as they would in real time.
+ * default maximum concurrency (2), each paced at its share of the budget and keeping its batch's upserts in flight
+ * together (the default `historyInFlight`). An instance is bound by SFMC finishing its async upserts (status polls),
+ * not by the budget. Time is virtual (./virtualTime): the instances' waits overlap as they would in real time.
  */
 import { type Config, SFMC_MODELLED_REQUESTS_PER_MINUTE } from '../functions/shared/config';
-import type { BusinessEvent } from '../functions/shared/events';
 import { createHttpClient } from '../functions/shared/http';
 import { CollectingExceptions } from '../functions/shared/ingest/memory';
 import { createSfmcConnector } from '../functions/shared/sfmc/connector';
 import { MemoryJourneyLedger } from '../functions/shared/sfmc/journeyLedger';
 import { sfmcPacer } from '../functions/shared/sfmc/pacing';
 import { sfmcSettings } from '../functions/shared/sfmc/requests';
+import { BULK_BATCHING } from '../lib/constructs/connector';
 import { SFMC_SANDBOX_CLIENT, startSfmcSandbox } from '../local/sandboxes/sfmc';
 import { sfmcConfig } from '../test/support/sfmcFixtures';
-import { type BenchOptions, type ModeResult, benchOrderEvents, modeResult } from './dotdigital';
+import { type BenchOptions, type ModeResult, benchOrderEvents, historyLoad, modeResult } from './dotdigital';
 import { type RouteRate, rateAgainst } from './rates';
 import { VirtualTime } from './virtualTime';
 
-/**
- * Connector instances of the history run (`connectors.sfmc.maxConcurrency`): enough that their async-bound rates
- * add up past the budget, so the pacer, not the polls, sets the pace. The default (2) leaves the load poll-bound.
- */
-export const SFMC_HISTORY_INSTANCES = 32;
-
 export interface SfmcBenchOptions extends BenchOptions {
-  /** Concurrent connector instances taking the history load's batches. */
+  /** Concurrent connector instances taking the history load's batches; by default the default `maxConcurrency`. */
   instances?: number;
 }
 
@@ -44,16 +38,16 @@ export interface SfmcBenchResult {
 export async function benchSfmc(options: SfmcBenchOptions = {}): Promise<SfmcBenchResult> {
   const liveOrders = options.liveOrders ?? 1_000;
   const historyOrders = options.historyOrders ?? 100_000;
-  const batchSize = options.batchSize ?? 500;
+  const batchSize = options.batchSize ?? BULK_BATCHING.batchSize;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
-  const instances = options.instances ?? SFMC_HISTORY_INSTANCES;
+  const instances = options.instances ?? sfmcSettings(sfmcConfig()).maxConcurrency;
   const time = new VirtualTime();
   // Each instance is its own client machine, with its one token a lifetime (SFMC's soft limit is per machine).
   const sandbox = await startSfmcSandbox({ now: time.now, tokensPerLifetime: instances, requestsPerMinute: SFMC_MODELLED_REQUESTS_PER_MINUTE });
   const connect = (config: Config, instancesSharing: number) =>
     createSfmcConnector({
       config,
-      http: createHttpClient({ sleep: time.sleep, now: time.now }),
+      http: createHttpClient({ sleep: time.sleep, now: time.now, fetch: time.fetch }),
       credentials: async () => SFMC_SANDBOX_CLIENT,
       journeys: new MemoryJourneyLedger(),
       exceptions: new CollectingExceptions(),
@@ -70,17 +64,7 @@ export async function benchSfmc(options: SfmcBenchOptions = {}): Promise<SfmcBen
     sandbox.reset();
     const historyConfig = sfmcConfig({ baseUrl: sandbox.url, bulk: 'auto', maxConcurrency: instances });
     const historyEvents = benchOrderEvents(historyOrders, afterSalesEvery, true);
-    let next = 0;
-    // Each worker is a warm Lambda instance taking the queue's next batch until it is empty.
-    await time.concurrently(
-      Array.from({ length: instances }, () => async () => {
-        const connector = connect(historyConfig, instances);
-        for (let i = next; i < historyEvents.length; i = next) {
-          next += batchSize;
-          await (connector.deliverMany as (events: BusinessEvent[]) => Promise<void>)(historyEvents.slice(i, i + batchSize));
-        }
-      }),
-    );
+    await historyLoad(time, instances, historyEvents, batchSize, () => connect(historyConfig, instances));
     const rate = rateAgainst(sandbox.requests, (route) => route !== 'token', sandbox.requestsPerMinute);
     return { live: liveResult, history: { ...modeResult(sandbox.requests, historyOrders, historyEvents.length), instances, rate } };
   } finally {

@@ -125,6 +125,11 @@ const bulkOptions = {
   bulk: z.enum(['auto', 'always', 'never']).default('auto'),
   bulkMinRecords: z.number().int().min(2).max(10_000).default(10),
 };
+/**
+ * Async imports/upserts of one bulk batch in flight at once, each polled until done: a batch then waits on the
+ * destination's processing about once instead of once per import. Every call still takes its turn under the pacing.
+ */
+const historyInFlight = z.number().int().min(1).max(10).default(3);
 /** Klaviyo's options on top of the common connector settings. */
 export const KlaviyoConnectorSchema = ConnectorSchema.extend({
   /** Flows, segments and CLV key off the exact metric name: choose once, never rename. */
@@ -183,6 +188,7 @@ export const DotdigitalConnectorSchema = ConnectorSchema.extend({
     .strict()
     .default({}),
   ...bulkOptions,
+  historyInFlight,
 })
   .strict()
   .superRefine((c, ctx) => {
@@ -225,6 +231,7 @@ export const SfmcConnectorSchema = ConnectorSchema.extend({
   /** REST calls a minute the connector paces under (all instances together); token requests are apart. */
   requestsPerMinute: z.number().int().min(10).max(1_000_000).default(SFMC_MODELLED_REQUESTS_PER_MINUTE),
   ...bulkOptions,
+  historyInFlight,
 })
   .strict()
   .superRefine((c, ctx) => {

@@ -14,6 +14,8 @@ const EXPECTED = [
   'pipeline.orders_per_second',
   ...CONNECTOR_NAMES.flatMap((name) => [`${name}.calls_per_1000_orders.live`, `${name}.calls_per_1000_orders.history`]),
   ...CONNECTOR_NAMES.filter((name) => !(name in NO_HISTORY_RATE)).flatMap((name) => [`${name}.history.rate_fraction`, `${name}.history.throttled`]),
+  // The throughput behind the bulk loads' rate fractions (sfcc-orders has no bulk form: its rate is its throughput).
+  ...['klaviyo', 'dotdigital', 'sfmc'].map((name) => `${name}.history.records_per_minute`),
   'mirakl.calls_per_poll',
   'latency.p50_ms',
   'latency.p99_ms',

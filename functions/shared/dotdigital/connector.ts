@@ -5,13 +5,15 @@
  * Live: PATCH the contact, then read the order's record and write the merged record holding the order's lease (an
  * insight record is PUT whole: two facts of one order written at once by two Lambdas would each keep only what they
  * read). A subscribed contact's programme enrolment is recorded for the scheduled run (`enrolments.ts`), which enrols
- * in batches under Dotdigital's cap of 20 enrolment calls an hour. Bulk: the async contact import, then the async
- * insight import, each polled to completion before the next step, holding the leases of every order in the batch
- * (an import replaces records whole too).
+ * in batches under Dotdigital's cap of 20 enrolment calls an hour. Bulk: per chunk of contacts, the async contact
+ * import, then the async insight import, each polled to completion before the next step, up to `historyInFlight`
+ * chunks at once, holding the leases of every order in the batch until all are done (an import replaces records whole
+ * too).
  */
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
+import { inFlight } from '../connector/inFlight';
 import { InMemoryLeaseStore, type LeaseStore, type LeaseWait, type OrderRef, createOrderLease } from '../connector/lease';
 import type { BusinessEvent } from '../events';
 import { isErasure } from '../privacy/erasure';
@@ -21,6 +23,7 @@ import { InMemoryEnrolmentStore, type PendingEnrolment, type PendingEnrolments }
 import type { DotdigitalWork, OrderRecordJson } from './mapping';
 import {
   type Credentials,
+  IMPORT_MAX_RECORDS,
   type PlannedRequest,
   bulkRequests,
   dotdigitalSettings,
@@ -242,6 +245,29 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
     return stored;
   }
 
+  /**
+   * A batch's works in chunks of whole contacts, each within one import's maximum: a contact's records travel with
+   * its own import (never ahead of it in another chunk), and no key is in two imports at once.
+   */
+  function contactChunks(works: DotdigitalWork[]): DotdigitalWork[][] {
+    const byContact = new Map<string, DotdigitalWork[]>();
+    for (const work of works) {
+      const id = JSON.stringify([work.identity.identifier, work.identity.value]);
+      byContact.set(id, [...(byContact.get(id) ?? []), work]);
+    }
+    const chunks: DotdigitalWork[][] = [];
+    let current: DotdigitalWork[] = [];
+    for (const contactWorks of byContact.values()) {
+      if (current.length > 0 && current.length + contactWorks.length > IMPORT_MAX_RECORDS) {
+        chunks.push(current);
+        current = [];
+      }
+      current.push(...contactWorks);
+    }
+    if (current.length > 0) chunks.push(current);
+    return chunks;
+  }
+
   async function deliverMany(events: BusinessEvent[]): Promise<void> {
     const works: DotdigitalWork[] = mapForDestination('Dotdigital', () => events.map((e) => dotdigitalWorkForConfig(e, deps.config)));
     await ready();
@@ -249,15 +275,18 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
       works.map(orderOf),
       async () => {
         const stored = await storedRecords(works);
-        for (const request of bulkRequests(works, '', collection, stored)) {
-          const contacts = request.url === paths.contactImport();
-          const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);
-          const importId = String((response.json as Json | undefined)?.importId ?? '');
-          if (!importId) throw new PermanentError('dotdigital import answered without an importId');
-          await (contacts
-            ? awaitImport('contactImportStatus', paths.contactImportStatus(importId), contactImportOutcome)
-            : awaitImport('insightImportStatus', paths.insightImportStatus(importId), insightImportOutcome));
-        }
+        // Chunks in flight together; within one, its contacts are imported before its insight data (which needs them).
+        await inFlight(contactChunks(works), settings.historyInFlight, async (chunk) => {
+          for (const request of bulkRequests(chunk, '', collection, stored)) {
+            const contacts = request.url === paths.contactImport();
+            const response = await call(contacts ? 'importContacts' : 'importInsight', 'PUT', request.url, request.body);
+            const importId = String((response.json as Json | undefined)?.importId ?? '');
+            if (!importId) throw new PermanentError('dotdigital import answered without an importId');
+            await (contacts
+              ? awaitImport('contactImportStatus', paths.contactImportStatus(importId), contactImportOutcome)
+              : awaitImport('insightImportStatus', paths.insightImportStatus(importId), insightImportOutcome));
+          }
+        });
       },
       BULK_WAIT,
     );

@@ -2,12 +2,14 @@
  * The SFMC connector: one client-credentials token per ~20 minutes (cached for its lifetime less a minute, shared
  * by concurrent calls, refreshed on a 401), REST calls on the token's `rest_instance_url`, and what
  * `requests.ts` builds sent in order: data extension rows before the journey entry that reads them. Async upserts
- * are polled to completion; their row-level errors make the record a permanent failure. Journey entries, which
- * SFMC does not deduplicate, go through the journey-entry ledger: at most once per event (see journeyLedger.ts).
+ * (a batch's several at once, up to `historyInFlight`) are polled to completion; their row-level errors make the
+ * record a permanent failure. Journey entries, which SFMC does not deduplicate, go through the journey-entry
+ * ledger: at most once per event (see journeyLedger.ts).
  */
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
+import { inFlight } from '../connector/inFlight';
 import type { RatePacer } from '../connector/pacer';
 import type { BusinessEvent } from '../events';
 import type { ExceptionRecorder } from '../exceptions';
@@ -288,28 +290,24 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
     }
   }
 
-  /** Data extension writes: rowsets, or async upserts polled to completion. */
-  async function upsert(requests: PlannedRequest[]): Promise<void> {
-    for (const request of requests) {
-      if (request.method === 'PUT') {
-        const response = await call('asyncUpsert', 'PUT', request.url, request.body);
-        const requestId = (response.json as Json | undefined)?.requestId;
-        if (typeof requestId !== 'string') throw new PermanentError('sfmc async upsert answered without a requestId');
-        await awaitAsync(requestId);
-      } else {
-        await call('rowset', request.method, request.url, request.body);
-      }
-    }
+  /** One async upsert, polled to completion. */
+  async function upsertAsync(request: PlannedRequest): Promise<void> {
+    const response = await call('asyncUpsert', 'PUT', request.url, request.body);
+    const requestId = (response.json as Json | undefined)?.requestId;
+    if (typeof requestId !== 'string') throw new PermanentError('sfmc async upsert answered without a requestId');
+    await awaitAsync(requestId);
   }
 
   /** Rows first (the journey reads them), then the entries: single events live, batches for backlogs. */
   async function deliver(works: SfmcWork[], bulk: boolean): Promise<void> {
     // Built on an empty base: `call` puts each path on the token's REST instance.
     if (bulk) {
-      await upsert(asyncUpsertRequests(works, '', settings));
+      // The upserts (one per data extension and 32,000 rows) are independent: in flight together, the batch waits
+      // on SFMC's processing about once. It is done only when every one completed; one's row errors fail it.
+      await inFlight(asyncUpsertRequests(works, '', settings), settings.historyInFlight, upsertAsync);
       for (const batch of journeyBatches(works)) await enterBatch(batch);
     } else {
-      await upsert(rowsetRequests(works, '', settings));
+      for (const request of rowsetRequests(works, '', settings)) await call('rowset', request.method, request.url, request.body);
       for (const work of journeyWorks(works)) await enter(work);
     }
   }
