@@ -1,12 +1,17 @@
-import { IdempotencyAlreadyInProgressError } from '@aws-lambda-powertools/idempotency';
+import { IdempotencyAlreadyInProgressError, IdempotencyItemNotFoundError } from '@aws-lambda-powertools/idempotency';
+import { BasePersistenceLayer, type IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { BulkWindow } from '../../functions/shared/connector/bulkWindow';
-import { PermanentError, classify } from '../../functions/shared/connector/failures';
+import { PermanentError, RetryableError, classify } from '../../functions/shared/connector/failures';
 import { RatePacer, shareOf } from '../../functions/shared/connector/pacer';
-import { parseRecord } from '../../functions/shared/connector/runtime';
+import { DEFAULT_MAX_RECEIVE_COUNT, createBatchHandler, parseRecord } from '../../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../../functions/shared/events';
+import type { ExceptionInput } from '../../functions/shared/exceptions';
 import { HttpError } from '../../functions/shared/http';
+import { lambdaContext } from '../../local/lambda';
 import { eventBridgeEnvelope, orderLifeEvents, sqsRecord } from '../support/klaviyoFixtures';
 
 describe('failure classification', () => {
@@ -21,6 +26,69 @@ describe('failure classification', () => {
     expect(classify(new PermanentError('no mapping'))).toEqual({ retryable: false, rateLimited: false, reason: 'no mapping' });
     expect(classify(z.object({ a: z.string() }).safeParse({}).error).retryable).toBe(false);
     expect(classify(new TypeError('boom'))).toEqual({ retryable: true, rateLimited: false, reason: 'unexpected TypeError' });
+    expect(classify(new RetryableError('list unread', { exceptionType: 'carrier.unknown' }))).toEqual({
+      retryable: true,
+      rateLimited: false,
+      reason: 'list unread',
+      exceptionType: 'carrier.unknown',
+    });
+  });
+});
+
+/** Idempotency records in memory: enough for records that fail (put in progress, then deleted). */
+class MemoryPersistence extends BasePersistenceLayer {
+  private readonly records = new Map<string, IdempotencyRecord>();
+  protected async _getRecord(key: string): Promise<IdempotencyRecord> {
+    const record = this.records.get(key);
+    if (!record) throw new IdempotencyItemNotFoundError();
+    return record;
+  }
+  protected async _putRecord(record: IdempotencyRecord): Promise<void> {
+    this.records.set(record.idempotencyKey, record);
+  }
+  protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
+    this.records.set(record.idempotencyKey, record);
+  }
+  protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
+    this.records.delete(record.idempotencyKey);
+  }
+}
+
+describe('a retryable failure on the last receive', () => {
+  const [event] = orderLifeEvents('debenhams', 'RT-A');
+
+  async function deliverFailing(error: Error, receiveCount: number) {
+    const exceptions: ExceptionInput[] = [];
+    const handler = createBatchHandler({
+      name: 'mirakl-tracking',
+      connector: { deliverOne: () => Promise.reject(error) },
+      persistenceStore: new MemoryPersistence(),
+      exceptions: { record: async (exception) => void exceptions.push(exception) },
+      logger: new Logger({ serviceName: 'runtime-test', logLevel: 'CRITICAL' }),
+      metrics: new Metrics({ namespace: 'MarketBridgeTest', serviceName: 'runtime-test' }),
+    });
+    const record = sqsRecord(JSON.stringify(eventBridgeEnvelope(event!)), receiveCount);
+    const response = await handler({ Records: [record] }, lambdaContext('mirakl-tracking')).catch(() => undefined);
+    return { failed: response === undefined || response.batchItemFailures.length === 1, exceptions };
+  }
+
+  it('is retried until the receive budget runs out, then recorded as the exception it carries', async () => {
+    const error = new RetryableError('the carrier list could not be read', { exceptionType: 'carrier.unknown' });
+    expect(await deliverFailing(error, DEFAULT_MAX_RECEIVE_COUNT - 1)).toEqual({ failed: true, exceptions: [] });
+    const last = await deliverFailing(error, DEFAULT_MAX_RECEIVE_COUNT);
+    expect(last.failed).toBe(true);
+    expect(last.exceptions).toEqual([
+      expect.objectContaining({
+        type: 'carrier.unknown',
+        reason: `gave up after ${DEFAULT_MAX_RECEIVE_COUNT} receives: the carrier list could not be read`,
+        payloadRef: event!.id,
+      }),
+    ]);
+  });
+
+  it('without an exception type is a delivery.failed', async () => {
+    const { exceptions } = await deliverFailing(new TypeError('boom'), DEFAULT_MAX_RECEIVE_COUNT);
+    expect(exceptions).toEqual([expect.objectContaining({ type: 'delivery.failed', reason: `gave up after ${DEFAULT_MAX_RECEIVE_COUNT} receives: unexpected TypeError` })]);
   });
 });
 
