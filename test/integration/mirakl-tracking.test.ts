@@ -1,6 +1,7 @@
 /**
  * The mirakl-tracking connector against the Mirakl sandbox: carrier translated (SH21 seeding at most once a
- * day, retried early only when its call was cut off; configured and manual mappings), OR23 then OR24, unknown carriers as exceptions with nothing sent,
+ * day, shared by a batch's records, retried early only when its call was cut off; configured and manual mappings),
+ * OR23 then OR24, unknown carriers as exceptions with nothing sent,
  * duplicates (one OR24), 429/5xx, and ST01 on multi-shipment marketplaces.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,6 +9,7 @@ import { CarrierMap } from '../../functions/shared/commerce/mappings';
 import { createTrackingConnector } from '../../functions/shared/commerce/trackingConnector';
 import { type ConfigInput, sandboxConfigInput } from '../../functions/shared/config';
 import { type BusinessEvent, businessEvent, eventIds } from '../../functions/shared/events';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../../functions/shared/connector/runtime';
 import { UNCERTAIN_RETRY } from '../../functions/shared/mirakl/callFrequency';
 import { type CommerceHarness, startCommerceHarness } from '../support/commerceHarness';
 
@@ -97,6 +99,28 @@ describe('mirakl-tracking', () => {
     expect(await h.exceptions()).toEqual([]);
   });
 
+  it('shipments of one batch with unmapped carriers share one SH21 read and all ship', async () => {
+    h = await startCommerceHarness();
+    const orders = ['A', 'B', 'C'].map((id) => shippingOrder('Royal Mail', id));
+    expect(await h.deliver('mirakl-tracking', connector(), orders.map((o) => o.event))).toEqual([]);
+    expect(h.calls('SH21')).toHaveLength(1);
+    for (const { orderId } of orders) {
+      expect(h.sandbox.world.get(MP, orderId)).toMatchObject({ order_state: 'SHIPPED', shipping_carrier_code: 'ROYAL_MAIL' });
+    }
+    expect(await h.exceptions()).toEqual([]);
+  });
+
+  it('an SH21 cut off on the last receive leaves a carrier.unknown, not a generic delivery failure', async () => {
+    h = await startCommerceHarness();
+    const { orderId, event } = shippingOrder('Royal Mail');
+    h.sandbox.faults.resetConnection({ operation: 'SH21', times: 1 });
+    expect(await h.deliver('mirakl-tracking', connector(), [event], DEFAULT_MAX_RECEIVE_COUNT)).toEqual([0]);
+    const [exception] = await h.exceptions();
+    expect(exception).toMatchObject({ type: 'carrier.unknown', ref: orderId });
+    expect(exception?.reason).toMatch(/^gave up after 5 receives: carrier "Royal Mail" is not in the carrier map and Mirakl's carrier list could not be read/);
+    expect(exception?.reason).toContain('once SH21 may be called again (in at most 5 min)');
+  });
+
   it('an SH21 answered with a 5xx is sent once and counts: carrier.unknown says why, and the retry a day later ships the order', async () => {
     h = await startCommerceHarness();
     const { orderId, event } = shippingOrder('Royal Mail');
@@ -106,7 +130,7 @@ describe('mirakl-tracking', () => {
     const [exception] = await h.exceptions();
     expect(exception).toMatchObject({ type: 'carrier.unknown', ref: orderId });
     expect(exception?.reason).toContain("Mirakl's carrier list could not be read (SH21 failed, HTTP 503");
-    expect(exception?.reason).toContain('retry the record within 24 h');
+    expect(exception?.reason).toContain('retry the record once SH21 may be called again (in at most 24 h)');
     expect(h.sandbox.world.get(MP, orderId)?.order_state).toBe('SHIPPING');
     h.advance(24 * 3_600_000);
     expect(await h.deliver('mirakl-tracking', connector(), [event], 2)).toEqual([]);

@@ -14,7 +14,7 @@ import { isShippedAlready } from '../../functions/shared/commerce/miraklErrors';
 import { ShipmentRejected, describeMiraklRequest } from '../../functions/shared/commerce/miraklRequests';
 import { diffStock, parseStockErrorReport, stockFile, stockLines } from '../../functions/shared/commerce/stock';
 import { AcceptanceWatchList } from '../../functions/shared/commerce/watchList';
-import { resolveCarrier } from '../../functions/shared/commerce/carrierSeeding';
+import { carrierResolver } from '../../functions/shared/commerce/carrierSeeding';
 import { InMemoryCallSlotStore, UNCERTAIN_RETRY, createMarketplaceGuard } from '../../functions/shared/mirakl/callFrequency';
 import type { MiraklCarrier, MiraklClient } from '../../functions/shared/mirakl/client';
 import { classify } from '../../functions/shared/connector/failures';
@@ -338,7 +338,10 @@ describe('carrier seeding when SH21 fails', () => {
   const DAY = 24 * 3_600_000;
   const LIST: MiraklCarrier[] = [{ code: 'ROYAL_MAIL', label: 'Royal Mail', standard_code: 'royal-mail' }];
 
-  /** SH21 answers with each scripted outcome in turn; the carrier map and slots live as long as the scenario. */
+  /**
+   * SH21 answers with each scripted outcome in turn, a timer tick later (so parallel records overlap it); the carrier
+   * map, slots and resolver (one connector instance) live as long as the scenario.
+   */
   function seeding(...outcomes: (Error | 'list')[]) {
     let now = Date.parse('2026-11-22T10:00:00Z');
     const table = new MemoryMappingTable();
@@ -347,31 +350,55 @@ describe('carrier seeding when SH21 fails', () => {
     const listCarriers = async () => {
       const outcome = outcomes[calls++];
       if (outcome === undefined) throw new Error('SH21 called more often than scripted');
+      await new Promise((resolve) => setTimeout(resolve, 1));
       if (outcome instanceof Error) throw outcome;
       return LIST;
     };
-    const deps = { guard, mirakl: async () => ({ listCarriers }) as unknown as MiraklClient, log: { info: () => {}, warn: () => {} } };
+    const resolve = carrierResolver({ guard, mirakl: async () => ({ listCarriers }) as unknown as MiraklClient, log: { info: () => {}, warn: () => {} } });
     // A fresh CarrierMap per delivery, as the connector makes one per record.
-    const deliver = (carrier = 'Royal Mail') => resolveCarrier(carrier, new CarrierMap(table, 'debenhams'), deps);
+    const deliver = (carrier = 'Royal Mail') => resolve(carrier, new CarrierMap(table, 'debenhams'));
     const failure = (carrier?: string) => deliver(carrier).then(() => expect.fail('should fail'), (error: unknown) => classify(error));
     return { deliver, failure, calls: () => calls, advance: (ms: number) => void (now += ms) };
   }
 
   it('an SH21 that never reached Mirakl gives its slot back: the redelivery reads the list and maps the carrier', async () => {
     const s = seeding(failures.notSent(), 'list');
-    expect(await s.failure()).toMatchObject({ retryable: true, reason: expect.stringContaining('SH21 failed, network: ECONNREFUSED') });
+    const failed = await s.failure();
+    // Retryable, yet a carrier.unknown if its receives run out first.
+    expect(failed).toMatchObject({ retryable: true, exceptionType: 'carrier.unknown' });
+    expect(failed.reason).toContain('SH21 failed, network: ECONNREFUSED');
+    expect(failed.reason).toContain('once SH21 may be called again (now)');
+    expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
+    expect(s.calls()).toBe(2);
+  });
+
+  it('records of one batch that miss the map together share one SH21 read and are all mapped', async () => {
+    const s = seeding('list');
+    const names = ['Royal Mail', 'royal mail', 'ROYAL_MAIL', 'royal-mail'];
+    const mapped = await Promise.all(names.map((name) => s.deliver(name)));
+    expect(mapped).toEqual(names.map(() => ({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' })));
+    expect(s.calls()).toBe(1);
+  });
+
+  it('records sharing a failed read all fail retryably, and the read is not kept: the next record reads the list', async () => {
+    const s = seeding(failures.notSent(), 'list');
+    const failed = await Promise.all(['Royal Mail', 'Royal Mail', 'Evri'].map((name) => s.failure(name)));
+    expect(failed).toEqual(failed.map(() => expect.objectContaining({ retryable: true, exceptionType: 'carrier.unknown' })));
+    expect(s.calls()).toBe(1);
     expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
     expect(s.calls()).toBe(2);
   });
 
   it('an SH21 whose answer was lost is retried after the short back-off, not a day later', async () => {
     const s = seeding(failures.timeout(), 'list');
-    expect(await s.failure()).toMatchObject({ retryable: true });
-    // Another shipment inside the back-off: a clear exception, kept for a retry, and no SH21 call.
+    expect(await s.failure()).toMatchObject({ retryable: true, reason: expect.stringContaining('(in at most 5 min)') });
+    // Another shipment inside the back-off (or a local redelivery, 30 s later): a clear exception, kept for a retry,
+    // and no SH21 call. The refusal cannot tell the back-off from a spent day, so it gives both.
     s.advance(UNCERTAIN_RETRY.afterMs - 1);
     const early = await s.failure('Evri');
     expect(early).toMatchObject({ retryable: false, exceptionType: 'carrier.unknown' });
     expect(early.reason).toContain('carrier "Evri" is not in the carrier map');
+    expect(early.reason).toContain('(in at most 24 h, sooner if its last call was cut off)');
     s.advance(1);
     expect(await s.deliver()).toEqual({ code: 'ROYAL_MAIL', standardCode: 'royal-mail' });
     expect(s.calls()).toBe(2);
@@ -384,7 +411,7 @@ describe('carrier seeding when SH21 fails', () => {
     expect(failed.reason).toBe(
       'carrier "Royal Mail" is not in the carrier map and Mirakl\'s carrier list could not be read (SH21 failed, HTTP 503 ' +
         '(retryable, 1 attempt)): map it (marketbridge mappings carrier set --marketplace debenhams "Royal Mail" CODE), ' +
-        'or retry the record within 24 h, once SH21 may be called again; the order is not marked shipped',
+        'or retry the record once SH21 may be called again (in at most 24 h); the order is not marked shipped',
     );
     s.advance(DAY - 1);
     expect((await s.failure()).reason).toContain("Mirakl's carrier list (SH21, once a day) was already read or tried");

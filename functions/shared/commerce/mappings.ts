@@ -151,7 +151,7 @@ export interface CarrierMapping extends MiraklCarrierRef {
 }
 
 export class CarrierMap {
-  private readonly cache = new Map<string, MiraklCarrierRef | undefined>();
+  private readonly cache = new Map<string, MiraklCarrierRef>();
 
   /** @param configured the marketplace's `carrierMap` from the configuration: name → Mirakl code, checked first. */
   constructor(
@@ -165,11 +165,14 @@ export class CarrierMap {
     if (!key) return undefined;
     const fromConfig = Object.entries(this.configured).find(([configuredName]) => normaliseCarrier(configuredName) === key);
     if (fromConfig) return { code: fromConfig[1] };
-    if (!this.cache.has(key)) {
-      const [row] = await this.table.batchGet(carrierPk(this.marketplace), [key]);
-      this.cache.set(key, row && typeof row.code === 'string' ? toRef(row) : undefined);
-    }
-    return this.cache.get(key);
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    // A miss is not kept: another record's SH21 read may seed the name a moment later.
+    const [row] = await this.table.batchGet(carrierPk(this.marketplace), [key]);
+    if (!row || typeof row.code !== 'string') return undefined;
+    const ref = toRef(row);
+    this.cache.set(key, ref);
+    return ref;
   }
 
   async list(): Promise<CarrierMapping[]> {

@@ -10,7 +10,7 @@ import type { Connector } from '../connector/runtime';
 import type { BusinessEvent } from '../events';
 import { HttpError } from '../http';
 import type { CallFrequencyGuard } from '../mirakl/callFrequency';
-import { resolveCarrier } from './carrierSeeding';
+import { carrierResolver } from './carrierSeeding';
 import { dispatchRequests } from './dispatch';
 import { CarrierMap, type MappingTable } from './mappings';
 import { isOrderStateConflict, isShippedAlready } from './miraklErrors';
@@ -26,11 +26,13 @@ export interface TrackingConnectorDeps {
 }
 
 export function createTrackingConnector(deps: TrackingConnectorDeps): Connector {
+  const resolveCarrier = carrierResolver(deps);
+
   async function dispatch(event: BusinessEvent<'Shipment Dispatched'>): Promise<void> {
     const shipment = event.detail;
     const marketplace = marketplaceById(deps.config, shipment.marketplace);
     const carriers = new CarrierMap(deps.mappings, marketplace.id, marketplace.carrierMap);
-    const carrier = await resolveCarrier(shipment.carrier, carriers, deps);
+    const carrier = await resolveCarrier(shipment.carrier, carriers);
     const plan = dispatchRequests(shipment, carrier, marketplace.multiShipment);
     if (!plan.ok) throw new PermanentError(plan.reason, { exceptionType: 'carrier.unknown' });
     const client = await deps.mirakl(marketplace.id);
