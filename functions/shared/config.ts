@@ -298,6 +298,8 @@ export const SfccSchema = z
         /** On shipments: the carrier the warehouse used (SCAPI shipments carry a tracking number, no carrier). */
         shipmentCarrier: sfccAttribute.default('c_carrierCode'),
         shipmentTrackingUrl: sfccAttribute.default('c_trackingUrl'),
+        /** A boolean set (at creation) on orders a history load created: they are never exported to fulfilment. */
+        historyImport: sfccAttribute.default('c_miraklHistoryImport'),
       })
       .strict()
       .prefault({}),

@@ -23,7 +23,7 @@ import {
 import { type SfccSandbox, startSfccSandbox } from '../../local/sandboxes/sfcc';
 import { checkTotals } from '../../local/sandboxes/sfcc/store';
 import { describeWithSpec, specPath, validateRequest, validateResponse } from '../support/openapi';
-import { fixedSkuMap, productsOf, sandboxSecret, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
+import { fixedSkuMap, historyConfirmed, productsOf, sandboxSecret, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
 
 const ORDERS = 'sfcc/orders-oas-v1-public.yaml';
 const AUTH = 'sfcc/auth-oas-v1-public.yaml';
@@ -41,6 +41,8 @@ const events: BusinessEvent[] = [
   ...sfccOrderEvents('decathlon', 'SC2-A', { lines: 5 }),
 ];
 events.push(wholeOrderCancel(events[2]!));
+// A history load's order, already received in Mirakl: created, then export, shipping and order status PUTs.
+events.push(historyConfirmed('debenhams', 'SC3-H', 'RECEIVED'));
 
 /** `/organizations/{organizationId}/orders/{orderNo}/status` from a request URL. */
 function template(url: string): { path: string; query: Record<string, string>; organizationId: string } {
@@ -62,13 +64,15 @@ describeWithSpec(ORDERS, 'SFCC order requests validate against SCAPI Orders', (s
     expect(organizationId).toMatch(ORGANIZATION_ID);
   });
 
-  it('covers createOrders, updateOrder, status and external status', () => {
+  it('covers createOrders, updateOrder, status, external, export and shipping status', () => {
     expect(new Set(requests.map((r) => `${r.method} ${template(r.url).path}`))).toEqual(
       new Set([
         'POST /organizations/{organizationId}/orders',
         'PATCH /organizations/{organizationId}/orders/{orderNo}',
         'PUT /organizations/{organizationId}/orders/{orderNo}/status',
         'PUT /organizations/{organizationId}/orders/{orderNo}/external-status',
+        'PUT /organizations/{organizationId}/orders/{orderNo}/export-status',
+        'PUT /organizations/{organizationId}/orders/{orderNo}/shipping-status',
       ]),
     );
   });
@@ -200,6 +204,30 @@ describeWithSpec(ORDERS, 'SFCC sandbox answers as SCAPI Orders documents', (spec
     });
     expect(strayShipment.status).toBe(404);
     expect(validateResponse(spec, 'POST', '/organizations/{organizationId}/orders', 404, strayShipment.body)).toEqual([]);
+  });
+
+  it('a history order reads back exported, shipped and completed, as a documented Order', async () => {
+    const order = await call('GET', '/orders/debenhams-SC3-H?siteId=RefArch', 'am');
+    expect(validateResponse(spec, 'GET', '/organizations/{organizationId}/orders/{orderNo}', 200, order.body)).toEqual([]);
+    expect(order.body).toMatchObject({ exportStatus: 'exported', shippingStatus: 'shipped', status: 'completed', c_miraklHistoryImport: true });
+    const live = await call('GET', '/orders/debenhams-SC1-A?siteId=RefArch', 'am');
+    expect(live.body).toMatchObject({ exportStatus: 'not_exported', shippingStatus: 'not_shipped' });
+  });
+
+  it('refuses export and shipping statuses the document does not list, and extra properties', async () => {
+    for (const [resource, body] of [
+      ['export-status', { status: 'done' }],
+      ['export-status', { status: 'exported', reason: 'history' }],
+      ['shipping-status', { status: 'delivered' }],
+      ['shipping-status', {}],
+    ] as const) {
+      const response = await call('PUT', `/orders/debenhams-SC1-A/${resource}?siteId=RefArch`, 'am', body);
+      expect(response.status, `${resource} ${JSON.stringify(body)}`).toBe(400);
+      const path = `/organizations/{organizationId}/orders/{orderNo}/${resource}`;
+      expect(validateRequest(spec, 'PUT', path, { query: { siteId: 'RefArch' }, body })).not.toEqual([]);
+      expect(validateResponse(spec, 'PUT', path, 400, response.body)).toEqual([]);
+    }
+    expect((await call('PUT', '/orders/debenhams-SC1-A/export-status?siteId=RefArch', 'slas', { status: 'exported' })).status).toBe(401);
   });
 
   it('createOrders takes only a TSOB token; getOrder only an Account Manager token', async () => {

@@ -22,8 +22,9 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/aws/protocol';
 import { type LocalDynamo, startLocalDynamo } from '../../local/aws/dynamo';
 import { lambdaContext } from '../../local/lambda';
 import { type SfccSandbox, startSfccSandbox } from '../../local/sandboxes/sfcc';
+import { SfccWarehouse } from '../../local/sandboxes/sfcc/warehouse';
 import { eventBridgeEnvelope, sqsRecord } from '../support/klaviyoFixtures';
-import { fixedSkuMap, sandboxSecret, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
+import { fixedSkuMap, historyConfirmed, sandboxSecret, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
 
 let sandbox: SfccSandbox;
 let now: number;
@@ -107,6 +108,91 @@ describe('order intake', () => {
     expect(error).toBeInstanceOf(UnmappedSkuError);
     expect(classify(error)).toMatchObject({ retryable: false, exceptionType: 'sku.unmapped' });
     expect(sandbox.requests).toHaveLength(0);
+  });
+});
+
+describe('history loads', () => {
+  function warehouse() {
+    for (const productId of ['P-1', 'P-2']) sandbox.store.setInventory('marketplace-inventory', productId, 100);
+    return new SfccWarehouse({
+      store: sandbox.store,
+      siteId: 'RefArch',
+      listId: 'marketplace-inventory',
+      attributes: sfccConfig(sandbox.url).sfcc!.attributes,
+      marketplaces: [{ id: 'debenhams', products: ['P-1', 'P-2'], carriers: ['Royal Mail'] }],
+      seed: 7,
+      now: () => new Date(now),
+      webhook: () => undefined,
+    });
+  }
+  const statusRoutes = () => sandbox.requests.filter((r) => /^updateOrder.*Status$/.test(r.route ?? '')).map((r) => r.route);
+
+  it('create orders kept out of the export, shipped and completed as in Mirakl; the warehouse never takes them', async () => {
+    const c = connector();
+    const w = warehouse();
+    await c.deliverOne(historyConfirmed('debenhams', 'HL-1-A', 'CLOSED'));
+    await c.deliverOne(historyConfirmed('debenhams', 'HL-2-A', 'SHIPPING'));
+    await c.deliverOne(sfccOrderEvents('debenhams', 'HL-3-A')[0]!);
+    for (let tick = 0; tick < 12; tick += 1) await w.tick();
+
+    const closed = orderOf('debenhams-HL-1-A')!;
+    expect(closed).toMatchObject({ exportStatus: 'exported', shippingStatus: 'shipped', status: 'completed' });
+    expect(closed.custom.c_miraklHistoryImport).toBe(true);
+    expect(closed.shipped.size).toBe(0);
+    const open = orderOf('debenhams-HL-2-A')!;
+    expect(open).toMatchObject({ exportStatus: 'exported', status: 'new' });
+    expect(open.shippingStatus).toBeUndefined();
+    expect(open.shipped.size).toBe(0);
+    // The live order is the only one the warehouse took: exported by it, its stock taken, shipped.
+    const live = orderOf('debenhams-HL-3-A')!;
+    expect(live.exportStatus).toBe('exported');
+    expect(live.custom).not.toHaveProperty('c_miraklHistoryImport');
+    expect(live.shipped.size).toBe(1);
+    expect(w.stats.ordersAllocated).toBe(1);
+    expect(w.stats.shipped).toBe(1);
+    expect(statusRoutes()).toEqual(['updateOrderExportStatus', 'updateOrderShippingStatus', 'updateOrderStatus', 'updateOrderExportStatus']);
+  });
+
+  it('a retry after a failed status write finishes it on the order the first attempt created', async () => {
+    const c = connector();
+    sandbox.inject({ kind: 'status', status: 500, times: 4, route: 'updateOrderShippingStatus' });
+    const event = historyConfirmed('debenhams', 'HL-4-A', 'RECEIVED');
+    expect(classify(await c.deliverOne(event).catch((e: unknown) => e))).toMatchObject({ retryable: true });
+    expect(orderOf('debenhams-HL-4-A')).toMatchObject({ exportStatus: 'exported', status: 'new' });
+    await c.deliverOne(event);
+    await c.deliverOne(event);
+    expect(orderOf('debenhams-HL-4-A')).toMatchObject({ exportStatus: 'exported', shippingStatus: 'shipped', status: 'completed' });
+    expect(sandbox.store.orders.size).toBe(1);
+    // Each redelivery reads the order and PUTs only what is missing: nothing, the second time.
+    expect(sandbox.requests.filter((r) => r.route === 'updateOrderExportStatus' || r.route === 'updateOrderStatus').map((r) => r.status)).toEqual([
+      204, 204,
+    ]);
+  });
+
+  it('an order a live event created first is left to the brand as it is', async () => {
+    const c = connector();
+    await c.deliverOne(sfccOrderEvents('debenhams', 'HL-5-A')[0]!);
+    await c.deliverOne(historyConfirmed('debenhams', 'HL-5-A', 'SHIPPED'));
+    expect(orderOf('debenhams-HL-5-A')).toMatchObject({ exportStatus: 'not_exported', status: 'new' });
+    expect(statusRoutes()).toEqual([]);
+  });
+
+  it('a later refund and whole cancellation still update a history order', async () => {
+    const c = connector();
+    const [, refunded, cancelled] = sfccOrderEvents('debenhams', 'HL-6-A', { backfill: true });
+    await c.deliverOne(historyConfirmed('debenhams', 'HL-6-A', 'RECEIVED'));
+    await c.deliverOne(refunded!);
+    const whole = {
+      ...cancelled!,
+      detail: { ...cancelled!.detail, eventId: 'debenhams:HL-6-A:cancelled', scope: 'order', cancellation: null, amount: 53.99 },
+    } as BusinessEvent;
+    await c.deliverOne(whole);
+    const order = orderOf('debenhams-HL-6-A')!;
+    expect(order).toMatchObject({ status: 'cancelled', exportStatus: 'exported' });
+    expect(order.custom).toMatchObject({ c_miraklRefunded: 26.5, c_miraklNet: 0 });
+    // A redelivered confirmation does not bring the cancelled order back to completed.
+    await c.deliverOne(historyConfirmed('debenhams', 'HL-6-A', 'RECEIVED'));
+    expect(orderOf('debenhams-HL-6-A')?.status).toBe('cancelled');
   });
 });
 

@@ -61,3 +61,9 @@ export function productsOf(event: BusinessEvent): Map<string, string> {
   const lines = 'order' in event.detail ? event.detail.order.lines : [];
   return new Map(lines.flatMap((l) => (l.offerSku ? [[l.offerSku, l.offerSku.replace(/^SKU-/, 'P-')] as const] : [])));
 }
+
+/** The Order Confirmed a history load publishes for an order now in Mirakl state `state`. */
+export function historyConfirmed(marketplace: 'debenhams' | 'decathlon', orderId: string, state: string): BusinessEvent<'Order Confirmed'> {
+  const [confirmed] = sfccOrderEvents(marketplace, orderId, { backfill: true }) as [BusinessEvent<'Order Confirmed'>];
+  return { ...confirmed, detail: { ...confirmed.detail, order: { ...confirmed.detail.order, state } } };
+}

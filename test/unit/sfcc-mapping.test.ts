@@ -18,7 +18,7 @@ import {
 import { sfccRequestsFor, sfccWritesFor } from '../../functions/shared/sfcc/requests';
 import { checkTotals } from '../../local/sandboxes/sfcc/store';
 import { orderLifeEvents } from '../support/klaviyoFixtures';
-import { productsOf, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
+import { historyConfirmed, productsOf, sfccConfig, sfccOrderEvents } from '../support/sfccFixtures';
 
 const config = sfccConfig('https://sandbox.example');
 const sfcc = config.sfcc!;
@@ -221,5 +221,51 @@ describe('plan requests', () => {
 
   it('throws sku.unmapped for a confirmed order whose SKUs the map lacks', () => {
     expect(() => sfccRequestsFor(confirmed, config, { products: new Map() })).toThrow(UnmappedSkuError);
+  });
+});
+
+describe('history loads', () => {
+  const writesOf = (event: BusinessEvent) => sfccWritesFor(event, sfcc, { products: productsOf(event) });
+
+  it('a live order is one createOrders, without the history attribute', () => {
+    const writes = writesOf(confirmed);
+    expect(writes.map((w) => w.op)).toEqual(['createOrders']);
+    expect(writes[0]?.body).not.toHaveProperty('c_miraklHistoryImport');
+  });
+
+  it('a shipped history order is created marked, then exported, shipped and completed', () => {
+    for (const state of ['SHIPPED', 'TO_COLLECT', 'RECEIVED', 'CLOSED']) {
+      const writes = writesOf(historyConfirmed('debenhams', 'H-1-A', state));
+      expect(writes[0]).toMatchObject({ op: 'createOrders', body: { c_miraklHistoryImport: true, orderNo: 'debenhams-H-1-A' } });
+      expect(writes.slice(1), state).toEqual([
+        { op: 'updateOrderExportStatus', orderNo: 'debenhams-H-1-A', body: { status: 'exported' } },
+        { op: 'updateOrderShippingStatus', orderNo: 'debenhams-H-1-A', body: { status: 'shipped' } },
+        { op: 'updateOrderStatus', orderNo: 'debenhams-H-1-A', body: { status: 'completed' } },
+      ]);
+    }
+  });
+
+  it('a history order still to ship is exported only: it stays new and not shipped', () => {
+    const writes = writesOf(historyConfirmed('debenhams', 'H-2-A', 'SHIPPING'));
+    expect(writes.map((w) => [w.op, w.body.status])).toEqual([
+      ['createOrders', undefined],
+      ['updateOrderExportStatus', 'exported'],
+    ]);
+  });
+
+  it('the history attribute name is configurable like the finance ones', () => {
+    const renamed = sfccConfig('https://sandbox.example', { attributes: { historyImport: 'c_mbHistory' } }).sfcc!;
+    const [create] = sfccWritesFor(historyConfirmed('decathlon', 'H-3-A', 'CLOSED'), renamed, { products: productsOf(confirmed) });
+    expect(create?.body).toMatchObject({ c_mbHistory: true });
+  });
+
+  it('plan prints the status PUTs with their SCAPI resources', () => {
+    const event = historyConfirmed('debenhams', 'H-4-A', 'RECEIVED');
+    const urls = sfccRequestsFor(event, config, { products: productsOf(event) }).map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    expect(urls.slice(1)).toEqual([
+      'PUT /checkout/orders/v1/organizations/f_ecom_mkbr_s01/orders/debenhams-H-4-A/export-status',
+      'PUT /checkout/orders/v1/organizations/f_ecom_mkbr_s01/orders/debenhams-H-4-A/shipping-status',
+      'PUT /checkout/orders/v1/organizations/f_ecom_mkbr_s01/orders/debenhams-H-4-A/status',
+    ]);
   });
 });

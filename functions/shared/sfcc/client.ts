@@ -9,7 +9,11 @@ import { PermanentError } from '../connector/failures';
 import { type PacerOptions, RatePacer, type RateLimit, shareOf } from '../connector/pacer';
 import { HttpError, type HttpClient, type HttpRequest, type HttpResponse } from '../http';
 import { type SfccTokens, type TokenKind, sfccHosts } from './auth';
+import { STATUS_RESOURCES, type SfccWrite } from './requests';
 import { type CreateOrderRequest, ErrorResponseSchema, OrderSchema, type ScapiOrder } from './scapi';
+
+/** A write that PUTs one of an order's statuses. */
+export type StatusWrite = Extract<SfccWrite, { op: keyof typeof STATUS_RESOURCES }>;
 
 /** Limits counted over 60 s only: SCAPI lists no 5-second limit for these endpoints. */
 const perMinuteOnly = (perMinute: number): RateLimit => ({ perSecond: perMinute, perMinute });
@@ -17,8 +21,8 @@ const perMinuteOnly = (perMinute: number): RateLimit => ({ perSecond: perMinute,
 /**
  * SCAPI's published per-client limits of the Orders endpoints MarketBridge calls (checkout API family, requests per
  * 60 s) [https://developer.salesforce.com/docs/commerce/commerce-api/guide/throttle-rates.html]. The family's
- * other endpoints (external status, the order search) share a cumulative limit whose figure is not in our sources:
- * they are not paced, and the sandbox does not limit them.
+ * other endpoints (external, export and shipping status, the order search) share a cumulative limit whose figure
+ * is not in our sources: they are not paced, and the sandbox does not limit them.
  */
 export const SCAPI_ORDERS_LIMITS = {
   createOrders: perMinuteOnly(1_000),
@@ -74,8 +78,8 @@ export interface SfccOrdersClient {
   /** Undefined when no order has this number. */
   getOrder(orderNo: string): Promise<ScapiOrder | undefined>;
   updateAttributes(orderNo: string, attributes: Record<string, unknown>): Promise<void>;
-  setStatus(orderNo: string, status: 'cancelled'): Promise<void>;
-  setExternalStatus(orderNo: string, status: string): Promise<void>;
+  /** PUTs one of the order's statuses (order, external, export, shipping). */
+  updateStatus(write: StatusWrite): Promise<void>;
 }
 
 export function createSfccOrdersClient(deps: {
@@ -123,19 +127,11 @@ export function createSfccOrdersClient(deps: {
     },
     updateAttributes: (orderNo, attributes) =>
       write('am', { operation: 'sfcc.updateOrder', method: 'PATCH', url: orderUrl(orderNo), query, json: attributes }, 'updateOrder'),
-    setStatus: (orderNo, status) =>
+    updateStatus: ({ op, orderNo, body }) =>
       write(
         'am',
-        { operation: 'sfcc.updateOrderStatus', method: 'PUT', url: `${orderUrl(orderNo)}/status`, query, json: { status } },
-        'updateOrderStatus',
+        { operation: `sfcc.${op}`, method: 'PUT', url: `${orderUrl(orderNo)}/${STATUS_RESOURCES[op]}`, query, json: body },
+        op === 'updateOrderStatus' ? op : undefined,
       ),
-    setExternalStatus: (orderNo, status) =>
-      write('am', {
-        operation: 'sfcc.updateOrderExternalStatus',
-        method: 'PUT',
-        url: `${orderUrl(orderNo)}/external-status`,
-        query,
-        json: { status },
-      }),
   };
 }

@@ -8,6 +8,12 @@
  * order's adjustments attribute and applied only when absent: a read, then a write of the whole attribute, made
  * holding the order's lease, so two adjustments of one order processed at once (in one batch or by two Lambdas)
  * do not overwrite each other.
+ *
+ * An order from a history load (`detail.backfill`) was fulfilled before MarketBridge: it is created carrying the
+ * history attribute, then set `exported` (and, once shipped in Mirakl, shipped and completed) so the brand's order
+ * export never sends it to fulfilment again. Those writes hold the order's lease, so a cancellation of the same order
+ * processed at once lands after them; a retry finishes what is missing, and an order a live event created first is
+ * left as it is.
  */
 import type { Config } from '../config';
 import { PermanentError } from '../connector/failures';
@@ -17,10 +23,16 @@ import type { Connector } from '../connector/runtime';
 import type { BusinessEvent } from '../events';
 import { HttpError, type HttpClient } from '../http';
 import { SfccTokens } from './auth';
-import { type ScapiPacedOperation, type SfccOrdersClient, createSfccOrdersClient, sfccOrdersPacer } from './client';
+import {
+  type ScapiPacedOperation,
+  type SfccOrdersClient,
+  type StatusWrite,
+  createSfccOrdersClient,
+  sfccOrdersPacer,
+} from './client';
 import { offerSkusOf, orderNoFor, parseAdjustments } from './mapping';
 import { type ProductLookup, type SfccWrite, sfccSettings, sfccWritesFor } from './requests';
-import type { CreateOrderRequest } from './scapi';
+import type { CreateOrderRequest, ScapiOrder } from './scapi';
 
 export interface SfccOrdersConnectorDeps {
   config: Config;
@@ -47,10 +59,12 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
   const idAttribute = sfcc.attributes.miraklOrderId;
   const orderLease = createOrderLease('sfcc-orders', deps.leases ?? new InMemoryLeaseStore());
 
-  async function create(body: CreateOrderRequest, miraklOrderId: string): Promise<void> {
+  /** Creates the order; when an earlier attempt did, returns it as SFCC has it. */
+  async function create(body: CreateOrderRequest, miraklOrderId: string): Promise<ScapiOrder | undefined> {
     const orderNo = body.orderNo as string;
     try {
       await client.createOrder(body);
+      return undefined;
     } catch (error) {
       if (!(error instanceof PermanentError)) throw error;
       // SFCC refuses a second order with the same number: an earlier attempt may have created it.
@@ -59,18 +73,27 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
       if (existing[idAttribute] !== miraklOrderId) {
         throw new PermanentError(`SFCC order ${orderNo} exists but belongs to another Mirakl order`, { cause: error });
       }
+      return existing;
+    }
+  }
+
+  /** True when an existing order already has what `write` sets; only a `new` order is completed (not a cancelled one). */
+  function alreadySet(existing: ScapiOrder, write: StatusWrite): boolean {
+    switch (write.op) {
+      case 'updateOrderExportStatus':
+        return existing.exportStatus === write.body.status;
+      case 'updateOrderShippingStatus':
+        return existing.shippingStatus === write.body.status;
+      case 'updateOrderStatus':
+        return existing.status !== 'new';
+      case 'updateOrderExternalStatus':
+        return existing.externalOrderStatus === write.body.status;
     }
   }
 
   async function execute(write: Exclude<SfccWrite, { op: 'createOrders' }>): Promise<void> {
-    switch (write.op) {
-      case 'updateOrder':
-        return client.updateAttributes(write.orderNo, write.body);
-      case 'updateOrderStatus':
-        return client.setStatus(write.orderNo, write.body.status);
-      case 'updateOrderExternalStatus':
-        return client.setExternalStatus(write.orderNo, write.body.status);
-    }
+    if (write.op === 'updateOrder') return client.updateAttributes(write.orderNo, write.body);
+    return client.updateStatus(write);
   }
 
   async function deliverOne(event: BusinessEvent): Promise<void> {
@@ -78,8 +101,20 @@ export function createSfccOrdersConnector(deps: SfccOrdersConnectorDeps): SfccOr
     if (event.detailType === 'Order Confirmed') {
       const order = event.detail.order;
       const products = await deps.skuMap(marketplace).productsFor(offerSkusOf(order));
-      const [write] = sfccWritesFor(event, sfcc, { products });
-      if (write?.op === 'createOrders') await create(write.body, order.orderId);
+      const [creation, ...statuses] = sfccWritesFor(event, sfcc, { products });
+      if (creation?.op !== 'createOrders') return;
+      if (statuses.length === 0) {
+        await create(creation.body, order.orderId);
+        return;
+      }
+      await orderLease.run([{ marketplace, orderId: order.orderId }], async () => {
+        const existing = await create(creation.body, order.orderId);
+        // A live event created it first: it is the brand's to fulfil, as it is.
+        if (existing && existing[sfcc.attributes.historyImport] !== true) return;
+        for (const write of statuses as StatusWrite[]) {
+          if (!existing || !alreadySet(existing, write)) await execute(write);
+        }
+      });
       return;
     }
     if (event.detailType !== 'Order Refunded' && event.detailType !== 'Order Cancelled') return;

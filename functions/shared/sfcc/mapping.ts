@@ -123,6 +123,7 @@ export function createOrderBody(
   order: Order,
   products: ReadonlyMap<string, string>,
   options: SfccOrderOptions,
+  history = false,
 ): CreateOrderRequest {
   const a = options.attributes;
   const lines = soldLines(order);
@@ -182,7 +183,31 @@ export function createOrderBody(
     [a.gross]: totals.gross,
     [a.commissionTotal]: totals.commissionTotal,
     [a.net]: totals.net,
+    // In the body, not set afterwards: whoever finds the order (a retry, a live event) knows at once what it is.
+    ...(history ? { [a.historyImport]: true } : {}),
   };
+}
+
+/** Mirakl order states after the seller shipped: the parcel left (or waits at the pick-up point), nothing to fulfil. */
+const SHIPPED_STATES = new Set(['SHIPPED', 'TO_COLLECT', 'RECEIVED', 'CLOSED']);
+
+/** The statuses an order from a history load is given right after its creation. */
+export interface HistoryStatuses {
+  exportStatus: 'exported';
+  shippingStatus?: 'shipped';
+  status?: 'completed';
+}
+
+/**
+ * A history order was fulfilled (or is being fulfilled) outside SFCC, before MarketBridge: `exported` keeps it out
+ * of the brand's order export, whether that selects `ready` orders or all not yet `exported` (SCAPI can't create an
+ * order with an export status, so this is a PUT right after). One already shipped in Mirakl is shipped and completed
+ * in SFCC rather than looking `new`; one still to ship stays `new` and is not exported either: it is fulfilled where
+ * it was accepted.
+ */
+export function historyStatusesOf(order: Order): HistoryStatuses {
+  if (!SHIPPED_STATES.has(order.state)) return { exportStatus: 'exported' };
+  return { exportStatus: 'exported', shippingStatus: 'shipped', status: 'completed' };
 }
 
 /** One refund or cancellation applied to an SFCC order; its id makes re-applying it a no-op. */

@@ -13,6 +13,7 @@ import {
   adjustmentOf,
   createOrderBody,
   externalStatusAfter,
+  historyStatusesOf,
   offerSkusOf,
   orderNoFor,
   statusAfter,
@@ -29,8 +30,10 @@ export interface ProductLookup {
 export type SfccWrite =
   | { op: 'createOrders'; orderNo: string; body: CreateOrderRequest }
   | { op: 'updateOrder'; orderNo: string; body: Record<string, string | number> }
-  | { op: 'updateOrderStatus'; orderNo: string; body: { status: 'cancelled' } }
-  | { op: 'updateOrderExternalStatus'; orderNo: string; body: { status: string } };
+  | { op: 'updateOrderStatus'; orderNo: string; body: { status: 'cancelled' | 'completed' } }
+  | { op: 'updateOrderExternalStatus'; orderNo: string; body: { status: string } }
+  | { op: 'updateOrderExportStatus'; orderNo: string; body: { status: 'exported' } }
+  | { op: 'updateOrderShippingStatus'; orderNo: string; body: { status: 'shipped' } };
 
 export interface SfccWriteContext {
   /** Offer SKU → SFCC product id, for confirmed orders. */
@@ -44,13 +47,24 @@ export function sfccSettings(config: Config): SfccConfig {
   return config.sfcc;
 }
 
-/** The writes for one event; an adjustment already applied yields only the (idempotent) status writes. */
+/**
+ * The writes for one event; an adjustment already applied yields only the (idempotent) status writes. An order from
+ * a history load is created marked as such, then taken out of the export queue (see historyStatusesOf).
+ */
 export function sfccWritesFor(event: BusinessEvent, sfcc: SfccConfig, context: SfccWriteContext = {}): SfccWrite[] {
   const marketplace = event.detail.marketplace;
   switch (event.detailType) {
     case 'Order Confirmed': {
-      const body = createOrderBody(marketplace, event.detail.order, context.products ?? new Map(), sfcc);
-      return [{ op: 'createOrders', orderNo: body.orderNo as string, body }];
+      const history = event.detail.backfill;
+      const body = createOrderBody(marketplace, event.detail.order, context.products ?? new Map(), sfcc, history);
+      const orderNo = body.orderNo as string;
+      const writes: SfccWrite[] = [{ op: 'createOrders', orderNo, body }];
+      if (!history) return writes;
+      const statuses = historyStatusesOf(event.detail.order);
+      writes.push({ op: 'updateOrderExportStatus', orderNo, body: { status: statuses.exportStatus } });
+      if (statuses.shippingStatus) writes.push({ op: 'updateOrderShippingStatus', orderNo, body: { status: statuses.shippingStatus } });
+      if (statuses.status) writes.push({ op: 'updateOrderStatus', orderNo, body: { status: statuses.status } });
+      return writes;
     }
     case 'Order Refunded':
     case 'Order Cancelled': {
@@ -77,6 +91,14 @@ export type PlannedRequest = SharedPlannedRequest<typeof SFCC, 'POST' | 'PATCH' 
 
 const MASKED_TOKEN = 'Bearer ***';
 
+/** The SCAPI resource under an order that each status write PUTs. */
+export const STATUS_RESOURCES = {
+  updateOrderStatus: 'status',
+  updateOrderExternalStatus: 'external-status',
+  updateOrderExportStatus: 'export-status',
+  updateOrderShippingStatus: 'shipping-status',
+} as const satisfies Record<Exclude<SfccWrite['op'], 'createOrders' | 'updateOrder'>, string>;
+
 /** The HTTP request of a write, as `plan` prints it. */
 export function plannedRequest(write: SfccWrite, sfcc: SfccConfig): PlannedRequest {
   const base = sfccHosts(sfcc).orders;
@@ -87,9 +109,7 @@ export function plannedRequest(write: SfccWrite, sfcc: SfccConfig): PlannedReque
       ? (['POST', `${base}?${site}`] as const)
       : write.op === 'updateOrder'
         ? (['PATCH', `${order}?${site}`] as const)
-        : write.op === 'updateOrderStatus'
-          ? (['PUT', `${order}/status?${site}`] as const)
-          : (['PUT', `${order}/external-status?${site}`] as const);
+        : (['PUT', `${order}/${STATUS_RESOURCES[write.op]}?${site}`] as const);
   return {
     connector: SFCC,
     method,

@@ -139,6 +139,11 @@ export type CreateOrderProductItem = z.infer<typeof CreateOrderProductItemSchema
 export const ORDER_STATUSES = ['created', 'new', 'completed', 'cancelled', 'failed', 'failed_with_reopen'] as const;
 export const OrderStatusUpdateSchema = z.object({ status: z.enum(ORDER_STATUSES) }).strict();
 export const OrderExternalStatusUpdateSchema = z.object({ status: z.string().min(1).max(256) }).strict();
+/** `not_exported` is the default; an order export selects `ready` (or anything not `exported`) orders. */
+export const EXPORT_STATUSES = ['exported', 'not_exported', 'ready', 'failed'] as const;
+export const OrderExportStatusUpdateSchema = z.object({ status: z.enum(EXPORT_STATUSES) }).strict();
+export const SHIPPING_STATUSES = ['shipped', 'part_shipped', 'not_shipped'] as const;
+export const OrderShippingStatusUpdateSchema = z.object({ status: z.enum(SHIPPING_STATUSES) }).strict();
 /** `updateOrder` takes custom attributes only. */
 export const OrderUpdateSchema = withCustomAttributes({});
 
@@ -148,6 +153,8 @@ export const OrderSchema = z
     orderNo: z.string(),
     status: z.enum(['created', 'new', 'completed', 'cancelled', 'failed']).optional(),
     externalOrderStatus: z.string().optional(),
+    exportStatus: z.enum(EXPORT_STATUSES).optional(),
+    shippingStatus: z.enum(SHIPPING_STATUSES).optional(),
     channelType: z.string().optional(),
     currency: z.string().optional(),
     orderTotal: z.number().optional(),

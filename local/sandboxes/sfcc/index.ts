@@ -3,7 +3,8 @@
  * - Account Manager client credentials (`/dwsso/oauth2/access_token`) and the SLAS trusted-system token, both
  *   checking the client's Basic credentials and issuing tokens that expire;
  * - SCAPI Orders: createOrders (TSOB token only; body validated, totals summed as the platform sums them, a taken
- *   order number refused), getOrder, updateOrder (custom attributes), status and external status (AM token);
+ *   order number refused), getOrder, updateOrder (custom attributes), status, external, export and shipping status
+ *   (AM token);
  * - OCAPI Data API inventory records (one, or a list page of at most 200).
  * Request bodies are validated with MarketBridge's own schemas of the vendor documents (functions/shared/sfcc/scapi),
  * so the sandbox works on a clone without the vendor files; contract tests check schemas and responses against them.
@@ -21,7 +22,9 @@ import { OCAPI_VERSION } from '../../../functions/shared/sfcc/auth';
 import { SCAPI_ORDERS_LIMITS } from '../../../functions/shared/sfcc/client';
 import {
   CreateOrderRequestSchema,
+  OrderExportStatusUpdateSchema,
   OrderExternalStatusUpdateSchema,
+  OrderShippingStatusUpdateSchema,
   OrderStatusUpdateSchema,
   OrderUpdateSchema,
 } from '../../../functions/shared/sfcc/scapi';
@@ -56,6 +59,8 @@ export type SfccRoute =
   | 'updateOrder'
   | 'updateOrderStatus'
   | 'updateOrderExternalStatus'
+  | 'updateOrderExportStatus'
+  | 'updateOrderShippingStatus'
   | 'getInventoryRecord'
   | 'listInventoryRecords';
 
@@ -121,6 +126,18 @@ const ROUTES: Route[] = [
     name: 'updateOrderExternalStatus',
     method: 'PUT',
     path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)/external-status$`),
+    auth: { kind: 'scapi', accepts: ['am'] },
+  },
+  {
+    name: 'updateOrderExportStatus',
+    method: 'PUT',
+    path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)/export-status$`),
+    auth: { kind: 'scapi', accepts: ['am'] },
+  },
+  {
+    name: 'updateOrderShippingStatus',
+    method: 'PUT',
+    path: new RegExp(`^/checkout/orders/v1/organizations/${ORG}/orders/([^/]+)/shipping-status$`),
     auth: { kind: 'scapi', accepts: ['am'] },
   },
   {
@@ -264,7 +281,7 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
       siteId: order.siteId,
       status: order.status,
       ...(order.externalStatus ? { externalOrderStatus: order.externalStatus } : {}),
-      exportStatus: 'ready',
+      exportStatus: order.exportStatus,
       paymentStatus: r.paymentStatus ?? 'not_paid',
       shippingStatus: shippingStatusOf(order),
       confirmationStatus: 'confirmed',
@@ -398,6 +415,12 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
       case 'updateOrderExternalStatus':
         store.setExternalStatus(siteId, orderNo as string, validated(OrderExternalStatusUpdateSchema, json()).status);
         return { status: 204 };
+      case 'updateOrderExportStatus':
+        store.setExportStatus(siteId, orderNo as string, validated(OrderExportStatusUpdateSchema, json()).status);
+        return { status: 204 };
+      case 'updateOrderShippingStatus':
+        store.setShippingStatus(siteId, orderNo as string, validated(OrderShippingStatusUpdateSchema, json()).status);
+        return { status: 204 };
     }
   }
 
@@ -452,6 +475,7 @@ export async function startSfccSandbox(options: SfccSandboxOptions = {}): Promis
         siteId: o.siteId,
         status: o.status,
         externalStatus: o.externalStatus,
+        exportStatus: o.exportStatus,
         custom: o.custom,
       })),
       duplicatesRejected: store.duplicatesRejected,

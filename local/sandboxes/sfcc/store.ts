@@ -31,6 +31,10 @@ export interface StoredOrder {
   request: CreateOrderRequest;
   status: StoredStatus;
   externalStatus?: string;
+  /** `not_exported` at creation (SCAPI's default); the brand's export job sets `exported` once it sent the order. */
+  exportStatus: 'exported' | 'not_exported' | 'ready' | 'failed';
+  /** Set by a shipping-status PUT; otherwise the order's shipping status follows its shipments. */
+  shippingStatus?: 'shipped' | 'part_shipped' | 'not_shipped';
   custom: Record<string, unknown>;
   creationDate: string;
   lastModified: string;
@@ -94,6 +98,7 @@ export function checkTotals(request: CreateOrderRequest): void {
 }
 
 export function shippingStatusOf(order: StoredOrder): 'shipped' | 'part_shipped' | 'not_shipped' {
+  if (order.shippingStatus) return order.shippingStatus;
   if (order.shipped.size === 0) return 'not_shipped';
   return order.shipped.size === order.request.shipments.length ? 'shipped' : 'part_shipped';
 }
@@ -130,6 +135,7 @@ export class SfccStore {
       request: { ...request, orderNo },
       // "The order is automatically placed after creation."
       status: 'new',
+      exportStatus: 'not_exported',
       custom: customOf(request),
       creationDate: at,
       lastModified: at,
@@ -174,6 +180,18 @@ export class SfccStore {
   setExternalStatus(siteId: string, orderNo: string, status: string): void {
     const order = this.find(siteId, orderNo);
     order.externalStatus = status;
+    this.touch(order);
+  }
+
+  setExportStatus(siteId: string, orderNo: string, status: StoredOrder['exportStatus']): void {
+    const order = this.find(siteId, orderNo);
+    order.exportStatus = status;
+    this.touch(order);
+  }
+
+  setShippingStatus(siteId: string, orderNo: string, status: NonNullable<StoredOrder['shippingStatus']>): void {
+    const order = this.find(siteId, orderNo);
+    order.shippingStatus = status;
     this.touch(order);
   }
 

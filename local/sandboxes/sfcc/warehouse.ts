@@ -1,5 +1,7 @@
 /**
- * The warehouse behind the SFCC sandbox, moved on by the runtime's tick: placed orders take their stock off the
+ * The warehouse behind the SFCC sandbox, moved on by the runtime's tick: it takes the orders the brand's order export
+ * has not sent yet (export status not `exported`; history orders MarketBridge set `exported` never come here) and
+ * marks them `exported`, as an export job does. Placed orders take their stock off the
  * inventory list, ship a few ticks later (tracking number, carrier in the shipment's carrier attribute), the web store
  * sells now and then and stock is restocked. Like the brand's cartridge hooks would, it reports each change to our
  * webhook: a signed `shipment.dispatched` per marketplace shipment and a `stock.changed` per marketplace.
@@ -85,8 +87,9 @@ export class SfccWarehouse {
     const orders = [...this.options.store.orders.values()].filter((o) => o.siteId === this.options.siteId && o.status !== 'cancelled');
     for (const order of orders) {
       const orderNo = order.request.orderNo as string;
-      if (!this.allocated.has(orderNo)) this.allocate(orderNo, order);
-      else if (this.toShip(order) && this.ticks - (this.allocated.get(orderNo) ?? 0) >= SHIP_AFTER_TICKS && this.random.chance(SHIP_CHANCE)) {
+      if (!this.allocated.has(orderNo)) {
+        if (order.exportStatus !== 'exported') this.allocate(orderNo, order);
+      } else if (this.toShip(order) && this.ticks - (this.allocated.get(orderNo) ?? 0) >= SHIP_AFTER_TICKS && this.random.chance(SHIP_CHANCE)) {
         this.ship(order);
       }
     }
@@ -106,6 +109,7 @@ export class SfccWarehouse {
   /** SFCC takes a placed order's quantities off available-to-sell. */
   private allocate(orderNo: string, order: StoredOrder): void {
     this.allocated.set(orderNo, this.ticks);
+    this.options.store.setExportStatus(this.options.siteId, orderNo, 'exported');
     this.stats.ordersAllocated += 1;
     for (const item of order.request.productItems) this.adjust(item.productId, -Math.round(item.quantity));
   }
