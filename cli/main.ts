@@ -32,8 +32,8 @@ commands:
   stock    stock diff --marketplace ID: Mirakl offer quantities against SFCC available-to-sell
   exceptions list|retry|resolve: the exception inbox (owners, retry through the normal path, resolve with a note)
   reconcile --marketplace ID --since DATE: Mirakl orders against what each destination received
-  redrive  --connector NAME [--max-per-second N]: move a connector's DLQ back to its queue, following the move
-  report   --week: the weekly health report for the business teams`;
+  redrive  [--stack STACK] --connector NAME [--max-per-second N]: move a connector's DLQ back to its queue, following the move
+  report   --week [--stack STACK]: the weekly health report for the business teams`;
 
 export async function main(argv: string[], out: Output = processOutput): Promise<number> {
   const [command, ...args] = argv;

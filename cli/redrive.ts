@@ -1,15 +1,16 @@
 /**
- * `marketbridge redrive --connector NAME [--max-per-second N]`: moves the connector's DLQ back to its queue with
- * SQS StartMessageMoveTask and follows it with ListMessageMoveTasks until it ends. Safe to repeat: connectors
+ * `marketbridge redrive [--stack STACK] --connector NAME [--max-per-second N]`: moves the connector's DLQ back to
+ * its queue (named after the deployment's stack, connectorQueueNames) with SQS StartMessageMoveTask and follows it with ListMessageMoveTasks until it ends. Safe to repeat: connectors
  * are idempotent on the event id, so a redriven record already delivered is skipped.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { CONNECTOR_NAMES } from '../functions/shared/config';
-import { redriveTasks, startRedrive } from '../functions/shared/operations/queues';
+import { DEFAULT_STACK_NAME, redriveTasks, startRedrive, UnknownQueueError } from '../functions/shared/operations/queues';
 import { type Output, UsageError } from './io';
 
-export const REDRIVE_USAGE = `usage: marketbridge redrive --connector NAME [--max-per-second N] [--no-wait]
+export const REDRIVE_USAGE = `usage: marketbridge redrive [--stack STACK] --connector NAME [--max-per-second N] [--no-wait]
+  STACK: the deployment's CloudFormation stack (default ${DEFAULT_STACK_NAME})
   NAME: ${CONNECTOR_NAMES.join(', ')}`;
 
 const POLL_MS = 1000;
@@ -23,7 +24,7 @@ export async function redrive(
 ): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { connector: { type: 'string' }, 'max-per-second': { type: 'string' }, 'no-wait': { type: 'boolean' } },
+    options: { stack: { type: 'string', default: DEFAULT_STACK_NAME }, connector: { type: 'string' }, 'max-per-second': { type: 'string' }, 'no-wait': { type: 'boolean' } },
     allowPositionals: false,
   });
   const connector = values.connector;
@@ -33,8 +34,11 @@ export async function redrive(
     throw new UsageError('--max-per-second must be an integer from 1 to 500 (the SQS limit)');
   }
   const client = sqs();
-  const started = await startRedrive(client, connector, rate);
-  out.line({ connector, started: true, dlqArn: started.dlqArn, toMove: started.toMove });
+  const started = await startRedrive(client, values.stack, connector, rate).catch((error: Error) => {
+    if (!(error instanceof UnknownQueueError)) throw error;
+    throw new UsageError(`${error.message}: is ${values.stack} the deployment's stack (--stack), with ${connector} enabled, in this region?`);
+  });
+  out.line({ stack: values.stack, connector, started: true, dlqArn: started.dlqArn, toMove: started.toMove });
   if (values['no-wait']) return 0;
   for (;;) {
     const [task] = await redriveTasks(client, started.dlqArn);

@@ -7,18 +7,21 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { parseArgs } from 'node:util';
 import { type Config, resolveConfig } from '../functions/shared/config';
 import { awsInbox, awsReconcileDeps } from '../functions/shared/operations/aws';
+import { DEFAULT_STACK_NAME } from '../functions/shared/operations/queues';
 import { gatherWeeklyReport, renderWeeklyReport, type ReportDeps, weekEnding } from '../functions/shared/operations/report';
 import { type Output, printText, UsageError } from './io';
 
-export const REPORT_USAGE = 'usage: marketbridge report --week [--config FILE] [--ending DATE] [--json]';
+export const REPORT_USAGE = `usage: marketbridge report --week [--stack STACK] [--config FILE] [--ending DATE] [--json]
+  STACK: the deployment's CloudFormation stack, whose DLQs' redrives it counts (default ${DEFAULT_STACK_NAME})`;
 
-function awsDeps(config: Config): ReportDeps {
+function awsDeps(config: Config, stack: string): ReportDeps {
   try {
     return {
       config,
       reconcile: awsReconcileDeps(config, { record: false }),
       inbox: awsInbox(),
       sqs: new SQSClient({}),
+      stack,
       // The local runtime emulates no CloudWatch: the report then says the figures are not available.
       ...(process.env.AWS_ENDPOINT_URL_SQS && !process.env.AWS_ENDPOINT_URL_CLOUDWATCH ? {} : { cloudwatch: new CloudWatchClient({}) }),
     };
@@ -31,18 +34,18 @@ export async function report(
   args: string[],
   out: Output,
   _stdin?: NodeJS.ReadableStream,
-  depsFor: (config: Config) => ReportDeps = awsDeps,
+  depsFor: (config: Config, stack: string) => ReportDeps = awsDeps,
 ): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { week: { type: 'boolean' }, config: { type: 'string' }, ending: { type: 'string' }, json: { type: 'boolean' } },
+    options: { week: { type: 'boolean' }, stack: { type: 'string', default: DEFAULT_STACK_NAME }, config: { type: 'string' }, ending: { type: 'string' }, json: { type: 'boolean' } },
     allowPositionals: false,
   });
   if (!values.week) throw new UsageError(REPORT_USAGE);
   const ending = values.ending ? new Date(values.ending) : new Date();
   if (Number.isNaN(ending.getTime())) throw new UsageError(`--ending must be a date, got "${values.ending}"`);
   const config = resolveConfig(values.config ? { file: values.config } : {});
-  const weekly = await gatherWeeklyReport(depsFor(config), weekEnding(ending));
+  const weekly = await gatherWeeklyReport(depsFor(config, values.stack), weekEnding(ending));
   if (values.json) out.line(weekly);
   else printText(out, renderWeeklyReport(weekly));
   return 0;

@@ -12,6 +12,7 @@ import { requiredEnv } from './shared/aws/tables';
 import { resolveConfig } from './shared/config';
 import { logger, tracer } from './shared/observability';
 import { awsInbox, awsReconcileDeps } from './shared/operations/aws';
+import { STACK_NAME_ENV } from './shared/operations/queues';
 import { ALERT_TOPIC_ENV, gatherWeeklyReport, renderWeeklyReport, reportSubject, weekEnding } from './shared/operations/report';
 
 const config = resolveConfig();
@@ -21,6 +22,7 @@ const deps = {
   reconcile: awsReconcileDeps(config, { record: false }),
   inbox: awsInbox(),
   sqs: tracer.captureAWSv3Client(new SQSClient({})),
+  stack: requiredEnv(STACK_NAME_ENV),
   cloudwatch: tracer.captureAWSv3Client(new CloudWatchClient({})),
 };
 

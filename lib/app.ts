@@ -1,6 +1,7 @@
 /**
  * CDK entry point (cdk.json). The configuration file comes from `-c config=path/to/marketbridge.config.json`
- * or MARKETBRIDGE_CONFIG_FILE; without either, the built-in sandbox configuration is used.
+ * or MARKETBRIDGE_CONFIG_FILE; without either, the built-in sandbox configuration is used. The stack is named by
+ * `-c stack=NAME` (default MarketBridge): each name is its own deployment, with its own queues, in one account.
  */
 import { App } from 'aws-cdk-lib';
 import { type Config, ConfigError, loadConfigFile, sandboxConfig } from '../functions/shared/config';
@@ -23,5 +24,5 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }
-addMarketBridge(app, config);
+addMarketBridge(app, config, app.node.tryGetContext('stack') as string | undefined);
 app.synth();

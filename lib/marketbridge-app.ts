@@ -5,12 +5,12 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Config } from '../functions/shared/config';
+import { DEFAULT_STACK_NAME } from '../functions/shared/operations/queues';
 import { MarketBridgeStack } from './marketbridge-stack';
 
-export const STACK_NAME = 'MarketBridge';
-
-export function addMarketBridge(app: App, config: Config): MarketBridgeStack {
-  const stack = new MarketBridgeStack(app, STACK_NAME, {
+/** `stackName` names the deployment: several, each with its own name, can share an account and region. */
+export function addMarketBridge(app: App, config: Config, stackName: string = DEFAULT_STACK_NAME): MarketBridgeStack {
+  const stack = new MarketBridgeStack(app, stackName, {
     config,
     description: 'MarketBridge: Mirakl marketplaces to marketing and commerce systems',
   });

@@ -16,7 +16,7 @@ import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import { sandboxConfig, type Config } from '../functions/shared/config';
 import { MAX_RECEIVE_COUNT_ENV } from '../functions/shared/connector/runtime';
 import { ENROLMENT_RUN_MINUTES, ENROLMENT_RUN_TIMEOUT_SECONDS, enrolmentProgrammes } from '../functions/shared/dotdigital/enrolments';
-import { connectorQueueNames } from '../functions/shared/operations/queues';
+import { connectorQueueNames, DEFAULT_STACK_NAME } from '../functions/shared/operations/queues';
 import { eventPatternFor } from '../functions/shared/routes';
 import { startLocalAws, type LocalAws, type LocalSecrets } from './aws';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws/protocol';
@@ -302,7 +302,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const queueOptions = options.queues ?? {};
     const connectors: ConnectorRuntime[] = plans.map((plan) => {
-      const names = connectorQueueNames(plan.name);
+      const names = connectorQueueNames(DEFAULT_STACK_NAME, plan.name);
       const dlq = queues.create({ name: names.dlq, retentionSeconds: 14 * 24 * 3600 });
       const queue = queues.create({
         name: names.queue,

@@ -7,9 +7,10 @@
  * - A message is dead-lettered after DEFAULT_MAX_RECEIVE_COUNT receives (≥ 5: throttles must not dead-letter
  *   early); the DLQ keeps it 14 days, longer than the queue, because SQS counts retention from the first enqueue.
  * - The function may read and write idempotency records, update exceptions and read its own secret; nothing else.
- * - Queue names are fixed (`marketbridge-<name>`, `…-dlq`) so `marketbridge redrive --connector` finds them.
+ * - Queue names derive from the stack name (connectorQueueNames) so deployments share an account and
+ *   `marketbridge redrive --stack STACK --connector` finds them.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
@@ -73,7 +74,7 @@ export class MarketBridgeConnector extends Construct {
     }
     const timeout = props.timeout ?? Duration.seconds(90);
 
-    const queueNames = connectorQueueNames(name);
+    const queueNames = connectorQueueNames(Stack.of(this).stackName, name);
     this.deadLetterQueue = new Queue(this, 'Dlq', {
       queueName: queueNames.dlq,
       encryption: QueueEncryption.SQS_MANAGED,

@@ -27,7 +27,14 @@ const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 /** The X-Ray SDK inside Powertools Tracer is CommonJS; an ESM bundle needs `require` recreated. */
 export const ESM_REQUIRE_BANNER = "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
 
-export const POWERTOOLS_METRICS_NAMESPACE = 'MarketBridge';
+/**
+ * One metrics namespace per deployment, its stack's name (the default stack's is MarketBridge, as it always was):
+ * a staging stack's alarms and dashboard never read production's figures. The weekly report queries the same
+ * (ReportDeps.stack).
+ */
+export function metricsNamespace(scope: Construct): string {
+  return Stack.of(scope).stackName;
+}
 
 // NodejsFunction silently falls back to Docker when esbuild is missing; the build machines have no Docker.
 function assertLocalEsbuild(): void {
@@ -86,7 +93,7 @@ export class MarketBridgeFunction extends NodejsFunction {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(scope),
         // Without the deploy-time `operations` block (alarm thresholds, subscribers' addresses): no function reads it.
         // Compressed: a full deployment's configuration is larger than Lambda's 4 KB environment.
         [CONFIG_ENV]: encodeConfigForEnvironment({ ...props.config, operations: undefined }),

@@ -19,7 +19,7 @@ import { TABLES } from '../../functions/shared/aws/tables';
 import { ACCEPTANCE_WATCH_MINUTES } from '../../functions/shared/commerce/deadlineWatch';
 import type { Config } from '../../functions/shared/config';
 import { MarketBridgeConnector } from './connector';
-import { MarketBridgeFunction, POWERTOOLS_METRICS_NAMESPACE } from './function';
+import { MarketBridgeFunction, metricsNamespace } from './function';
 import type { TableKey } from './tables';
 
 const WATCH_INTERVAL = Duration.minutes(ACCEPTANCE_WATCH_MINUTES);
@@ -96,7 +96,7 @@ export class MiraklReturn extends Construct {
           new Alarm(this, `DeadlineAtRisk-${marketplace.id}`, {
             alarmDescription: `${marketplace.name}: an order is less than ${marketplace.acceptance.alarmMarginHours} h from Mirakl's auto-refusal`,
             metric: new Metric({
-              namespace: POWERTOOLS_METRICS_NAMESPACE,
+              namespace: metricsNamespace(this),
               metricName: AT_RISK_METRIC,
               dimensionsMap: { service: 'acceptance-watch', marketplace: marketplace.id },
               statistic: 'Maximum',

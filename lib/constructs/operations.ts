@@ -34,9 +34,10 @@ import { TABLES } from '../../functions/shared/aws/tables';
 import type { Config, ConnectorName, MarketplaceConfig } from '../../functions/shared/config';
 import { CONNECTOR_METRICS } from '../../functions/shared/connector/runtime';
 import { orderConnectors, RECONCILE_METRICS } from '../../functions/shared/operations/reconcile';
+import { STACK_NAME_ENV } from '../../functions/shared/operations/queues';
 import { ALERT_TOPIC_ENV } from '../../functions/shared/operations/report';
 import type { MarketBridgeConnector } from './connector';
-import { MarketBridgeFunction, POWERTOOLS_METRICS_NAMESPACE } from './function';
+import { MarketBridgeFunction, metricsNamespace } from './function';
 import type { MiraklPoller } from './poller';
 import type { TableKey } from './tables';
 
@@ -102,7 +103,7 @@ export class Operations extends Construct {
       return created;
     };
     const metric = (metricName: string, dimensionsMap: Record<string, string>, statistic: string, period: Duration) =>
-      new Metric({ namespace: POWERTOOLS_METRICS_NAMESPACE, metricName, dimensionsMap, statistic, period });
+      new Metric({ namespace: metricsNamespace(this), metricName, dimensionsMap, statistic, period });
 
     const connectorMetrics = new Map<string, (name: string, statistic?: string) => Metric>();
     for (const connector of props.connectors) {
@@ -111,7 +112,7 @@ export class Operations extends Construct {
       connectorMetrics.set(name, of);
       alarm(
         `DlqNotEmpty-${name}`,
-        `Operations: ${name} has records in its dead-letter queue. See the exception inbox, fix the cause, then "marketbridge redrive --connector ${name}".`,
+        `Operations: ${name} has records in its dead-letter queue. See the exception inbox, fix the cause, then "marketbridge redrive --stack ${Stack.of(this).stackName} --connector ${name}".`,
         connector.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(1) }),
         0,
       );
@@ -195,6 +196,7 @@ export class Operations extends Construct {
       stateActions: ['BatchGetItem', 'UpdateItem'],
     });
     this.weeklyReport.addEnvironment(ALERT_TOPIC_ENV, this.topic.topicArn);
+    this.weeklyReport.addEnvironment(STACK_NAME_ENV, Stack.of(this).stackName);
     this.weeklyReport.addToRolePolicy(new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [this.topic.topicArn] }));
     this.weeklyReport.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }));
     if (props.connectors.length > 0) {
@@ -272,7 +274,7 @@ export class Operations extends Construct {
     reconciled: readonly ConnectorName[],
   ): Dashboard {
     const dashboard = new Dashboard(this, 'Dashboard', { dashboardName: `${Stack.of(this).stackName}-operations` });
-    const ns = POWERTOOLS_METRICS_NAMESPACE;
+    const ns = metricsNamespace(this);
     dashboard.addWidgets(new TextWidget({ markdown: '# MarketBridge\nOne row per flow: each marketplace into the bus, then each destination. Red lines are alarm thresholds.', width: 24, height: 2 }));
     for (const marketplace of config.marketplaces) {
       const dims = { service: 'poller', marketplace: marketplace.id };

@@ -9,7 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config, ConnectorName } from '../../functions/shared/config';
 import { awsReconcileDeps, awsReconciliations, awsRetryDeps } from '../../functions/shared/operations/aws';
 import { type ExceptionFilter, NotFoundError, NotRetryableError, retryException } from '../../functions/shared/operations/inbox';
-import { connectorQueues, startRedrive } from '../../functions/shared/operations/queues';
+import { connectorQueues, DEFAULT_STACK_NAME, startRedrive } from '../../functions/shared/operations/queues';
 import { reconcileMarketplace, reconcileWindow } from '../../functions/shared/operations/reconcile';
 import type { LoggedEvent } from '../bus';
 import type { ApiResponse, ApiRoute } from '../console-server';
@@ -73,7 +73,7 @@ export function consoleRoutes(sources: ConsoleSources): ApiRoute[] {
         ok({
           queues: await Promise.all(
             sources.connectors.map(async (c) => ({
-              ...(await connectorQueues(aws().sqs, c.name)),
+              ...(await connectorQueues(aws().sqs, DEFAULT_STACK_NAME, c.name)),
               consuming: c.consumer !== undefined,
               processed: c.consumer?.stats.deletedRecords ?? 0,
               failed: c.consumer?.stats.failedRecords ?? 0,
@@ -91,7 +91,7 @@ export function consoleRoutes(sources: ConsoleSources): ApiRoute[] {
           return problem(400, 'maxPerSecond must be an integer from 1 to 500');
         }
         try {
-          return ok(await startRedrive(aws().sqs, params.name as string, rate));
+          return ok(await startRedrive(aws().sqs, DEFAULT_STACK_NAME, params.name as string, rate));
         } catch (error) {
           // SQS refuses a second move while one runs: say so rather than fail.
           return problem(409, (error as Error).message);

@@ -1,7 +1,7 @@
 /**
  * Operations in the stack: the alarm topic with the configured subscribers, every alarm the teams rely on (with
  * thresholds from the configuration, all notifying the topic), the dashboard's rows per flow, the reconcile and
- * weekly-report functions with their schedules and least-privilege grants, fixed queue names for redrive; the
+ * weekly-report functions with their schedules and least-privilege grants, queue names for redrive; the
  * synthesis runs the cdk-nag AwsSolutions checks, which fail it on any unacknowledged finding.
  */
 import { App, type CfnElement } from 'aws-cdk-lib';
@@ -132,7 +132,7 @@ describe('operations in the stack', () => {
     expect(report.filter((a) => a.includes('*'))).toEqual([]);
   });
 
-  it('names connector queues so `marketbridge redrive --connector` finds them', () => {
+  it('names connector queues after the stack so `marketbridge redrive --connector` finds them', () => {
     template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'marketbridge-klaviyo' });
     template.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'marketbridge-klaviyo-dlq' });
   });

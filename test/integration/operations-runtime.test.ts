@@ -97,7 +97,11 @@ describe('operations on the local runtime', () => {
   }, 60_000);
 
   it('a redrive, run twice, delivers the dead letters with nothing duplicated; reconciliation then finds none missing', async () => {
-    const first = await cli('redrive', '--connector', 'klaviyo');
+    // Another deployment's name finds none of this one's queues, and says so, moving nothing.
+    const elsewhere = await cli('redrive', '--stack', 'MarketBridge-staging', '--connector', 'klaviyo');
+    expect(elsewhere).toMatchObject({ code: 2, errors: [expect.stringMatching(/queue "marketbridge-staging-klaviyo-dlq" does not exist.*--stack/)] });
+    expect(klaviyoQueues().dlq.depth().visible).toBeGreaterThan(0);
+    const first = await cli('redrive', '--stack', 'MarketBridge', '--connector', 'klaviyo');
     expect(first.code).toBe(0);
     expect(first.lines.at(-1)).toMatchObject({ connector: 'klaviyo', status: 'COMPLETED' });
     await until(drained);

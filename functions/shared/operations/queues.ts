@@ -12,9 +12,26 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 
-/** Queue names are fixed so `redrive --connector NAME` finds them, deployed and local alike. */
-export function connectorQueueNames(connector: string): { queue: string; dlq: string } {
-  return { queue: `marketbridge-${connector}`, dlq: `marketbridge-${connector}-dlq` };
+/** The CloudFormation stack a deployment is unless named otherwise (`cdk deploy -c stack=NAME`); the local runtime's too. */
+export const DEFAULT_STACK_NAME = 'MarketBridge';
+/** Names the deployment's stack to the functions that look its queues up by name (the weekly report). */
+export const STACK_NAME_ENV = 'MARKETBRIDGE_STACK';
+/** SQS refuses longer queue names. */
+const MAX_QUEUE_NAME_LENGTH = 80;
+
+/**
+ * A connector's queue names, derived from the deployment's stack name so several deployments share an account and
+ * region, and so `redrive --stack NAME --connector NAME` finds them, deployed and local alike. Lower-cased so the
+ * default stack keeps the names it always had (`marketbridge-<connector>`): renaming a queue replaces it, and its
+ * messages with it.
+ */
+export function connectorQueueNames(stack: string, connector: string): { queue: string; dlq: string } {
+  const queue = `${stack.toLowerCase()}-${connector}`;
+  const dlq = `${queue}-dlq`;
+  if (dlq.length > MAX_QUEUE_NAME_LENGTH) {
+    throw new Error(`stack name "${stack}" is too long: the ${connector} DLQ name "${dlq}" exceeds SQS's ${MAX_QUEUE_NAME_LENGTH} characters`);
+  }
+  return { queue, dlq };
 }
 
 export interface QueueDepth {
@@ -39,8 +56,17 @@ export interface ConnectorQueues {
   lastRedrive?: RedriveTask;
 }
 
+/** No queue by that name here: usually another stack's name, region or account, or a connector not deployed. */
+export class UnknownQueueError extends Error {
+  constructor(readonly queueName: string) {
+    super(`queue "${queueName}" does not exist in this account and region`);
+  }
+}
+
 async function attributes(sqs: SQSClient, name: string): Promise<Record<string, string>> {
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name })).catch((error: Error) => {
+    throw error.name === 'QueueDoesNotExist' ? new UnknownQueueError(name) : error;
+  });
   const { Attributes } = await sqs.send(
     new GetQueueAttributesCommand({
       QueueUrl,
@@ -70,12 +96,12 @@ export async function redriveTasks(sqs: SQSClient, dlqArn: string, max = 1): Pro
   }));
 }
 
-export async function dlqArn(sqs: SQSClient, connector: string): Promise<string> {
-  return (await attributes(sqs, connectorQueueNames(connector).dlq)).QueueArn ?? '';
+export async function dlqArn(sqs: SQSClient, stack: string, connector: string): Promise<string> {
+  return (await attributes(sqs, connectorQueueNames(stack, connector).dlq)).QueueArn ?? '';
 }
 
-export async function connectorQueues(sqs: SQSClient, connector: string): Promise<ConnectorQueues> {
-  const names = connectorQueueNames(connector);
+export async function connectorQueues(sqs: SQSClient, stack: string, connector: string): Promise<ConnectorQueues> {
+  const names = connectorQueueNames(stack, connector);
   const [queue, dlq] = await Promise.all([attributes(sqs, names.queue), attributes(sqs, names.dlq)]);
   const arn = dlq.QueueArn ?? '';
   const [redrive] = await redriveTasks(sqs, arn);
@@ -90,10 +116,11 @@ export async function connectorQueues(sqs: SQSClient, connector: string): Promis
 /** Moves the connector's DLQ back to its queue; `maxPerSecond` paces it for a destination's rate limit. */
 export async function startRedrive(
   sqs: SQSClient,
+  stack: string,
   connector: string,
   maxPerSecond?: number,
 ): Promise<{ taskHandle: string; dlqArn: string; toMove: number }> {
-  const names = connectorQueueNames(connector);
+  const names = connectorQueueNames(stack, connector);
   const dlq = await attributes(sqs, names.dlq);
   const arn = dlq.QueueArn ?? '';
   const { TaskHandle } = await sqs.send(

@@ -16,7 +16,6 @@ import { type ReconcileDeps, type Reconciliation, reconcileMarketplace, totalsBy
 const DAY_MS = 24 * 3600 * 1000;
 /** The SNS topic the report (and every alarm) goes to; the stack sets it on the report function. */
 export const ALERT_TOPIC_ENV = 'ALERT_TOPIC_ARN';
-const NAMESPACE = process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'MarketBridge';
 
 export interface ReportPeriod {
   from: Date;
@@ -164,9 +163,10 @@ export function renderWeeklyReport(report: WeeklyReport): string {
   return lines.join('\n');
 }
 
-/** 429 answers per connector over the period, from the connectors' `RateLimited` metric. */
+/** 429 answers per connector over the period, from the connectors' `RateLimited` metric in the stack's namespace. */
 export async function rateLimitedByConnector(
   cloudwatch: CloudWatchClient,
+  namespace: string,
   connectors: readonly ConnectorName[],
   period: ReportPeriod,
 ): Promise<Record<string, number>> {
@@ -180,7 +180,7 @@ export async function rateLimitedByConnector(
         Id: `c${i}`,
         MetricStat: {
           Metric: {
-            Namespace: NAMESPACE,
+            Namespace: namespace,
             MetricName: CONNECTOR_METRICS.rateLimited,
             Dimensions: [
               { Name: 'service', Value: connector },
@@ -207,6 +207,8 @@ export interface ReportDeps {
   reconcile: Omit<ReconcileDeps, 'exceptions'>;
   inbox: Pick<DynamoExceptionInbox, 'list'>;
   sqs: SQSClient;
+  /** The deployment's stack: its connector queues are named after it (connectorQueueNames), its metrics namespace is it. */
+  stack: string;
   /** Absent where CloudWatch is not reachable (the local runtime). */
   cloudwatch?: CloudWatchClient;
 }
@@ -219,11 +221,11 @@ export async function gatherWeeklyReport(deps: ReportDeps, period: ReportPeriod)
   }
   const connectors = enabledConnectors(deps.config);
   const redrives: Record<string, { startedAt: string; moved: number; status: string }[]> = {};
-  for (const connector of connectors) redrives[connector] = await redriveTasks(deps.sqs, await dlqArn(deps.sqs, connector), 10);
+  for (const connector of connectors) redrives[connector] = await redriveTasks(deps.sqs, await dlqArn(deps.sqs, deps.stack, connector), 10);
   let rateLimited: Record<string, number> | undefined;
   if (deps.cloudwatch) {
     try {
-      rateLimited = await rateLimitedByConnector(deps.cloudwatch, connectors, period);
+      rateLimited = await rateLimitedByConnector(deps.cloudwatch, deps.stack, connectors, period);
     } catch {
       rateLimited = undefined; // The report goes out without this section rather than not at all.
     }
