@@ -2,9 +2,11 @@
  * Dotdigital efficiency, measured by running the real connector against the Dotdigital sandbox: API calls per
  * 1,000 orders live (contact PATCH, record read and write per fact, programme enrolment) and as a history load
  * (async contact and insight imports per batch, with their status polls and the reads that keep stored refunds),
- * with the history load's records per minute. Waits (import polls, rate-limit resets) run on virtual time
- * (./virtualTime), so the numbers come quickly.
+ * with the history load's records per minute and its rate in tier low (the bulk imports) over the modelled allowance.
+ * Each instance paces under its share of the allowances, as deployed. Waits (import polls, pacing, rate-limit resets)
+ * run on virtual time (./virtualTime), so the numbers come quickly.
  */
+import { DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE } from '../functions/shared/config';
 import type { Connector } from '../functions/shared/connector/runtime';
 import type { BusinessEvent } from '../functions/shared/events';
 import { createDotdigitalConnector, dotdigitalRetryAfter } from '../functions/shared/dotdigital/connector';
@@ -16,10 +18,12 @@ import {
   startDotdigitalSandbox,
 } from '../local/sandboxes/dotdigital';
 import { InMemoryLeaseStore } from '../functions/shared/connector/lease';
+import { dotdigitalPacer, dotdigitalTierOf } from '../functions/shared/dotdigital/pacing';
 import { dotdigitalSettings } from '../functions/shared/dotdigital/requests';
 import { BULK_BATCHING } from '../lib/constructs/connector';
 import { dotdigitalConfig } from '../test/support/dotdigitalFixtures';
 import { orderLifeEvents } from '../test/support/klaviyoFixtures';
+import { type RouteRate, rateAgainst } from './rates';
 import { VirtualTime } from './virtualTime';
 
 export interface BenchOptions {
@@ -101,7 +105,7 @@ export async function historyLoad(
 }
 
 export interface DotdigitalBenchResult extends BenchResult {
-  history: ModeResult & { instances: number };
+  history: ModeResult & { instances: number; lowTierRate: RouteRate | undefined };
 }
 
 /**
@@ -116,12 +120,13 @@ export async function benchDotdigital(options: BenchOptions = {}): Promise<Dotdi
   const batchSize = options.batchSize ?? BULK_BATCHING.batchSize;
   const afterSalesEvery = options.afterSalesEvery ?? 10;
   const time = new VirtualTime();
-  const sandbox = await startDotdigitalSandbox({ now: time.now });
+  const sandbox = await startDotdigitalSandbox({ now: time.now, rateScheme: { kind: 'tiered', perMinute: { ...DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE } } });
   const config = dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' });
   const leases = new InMemoryLeaseStore();
-  const connect = () =>
+  const connect = (instancesSharing: number) =>
     createDotdigitalConnector({
       config,
+      pacer: dotdigitalPacer(dotdigitalSettings(config), time, instancesSharing),
       http: createHttpClient({ sleep: time.sleep, now: time.now, fetch: time.fetch, retryAfter: dotdigitalRetryAfter }),
       credentials: async () => ({ username: DOTDIGITAL_SANDBOX_USER, password: DOTDIGITAL_SANDBOX_PASSWORD }),
       leases,
@@ -129,15 +134,17 @@ export async function benchDotdigital(options: BenchOptions = {}): Promise<Dotdi
     });
   try {
     const liveEvents = benchOrderEvents(liveOrders, afterSalesEvery, false);
-    const live = connect();
+    // Live: one instance using the whole allowance (maxConcurrency splits it in production).
+    const live = connect(1);
     for (const event of liveEvents) await live.deliverOne(event);
     const liveResult = modeResult(sandbox.requests, liveOrders, liveEvents.length);
 
     sandbox.reset();
     const instances = dotdigitalSettings(config).maxConcurrency;
     const historyEvents = benchOrderEvents(historyOrders, afterSalesEvery, true);
-    await historyLoad(time, instances, historyEvents, batchSize, connect);
-    return { live: liveResult, history: { ...modeResult(sandbox.requests, historyOrders, historyEvents.length), instances } };
+    await historyLoad(time, instances, historyEvents, batchSize, () => connect(instances));
+    const lowTierRate = rateAgainst(sandbox.requests, (route) => route !== undefined && dotdigitalTierOf(route) === 'low', DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE.low);
+    return { live: liveResult, history: { ...modeResult(sandbox.requests, historyOrders, historyEvents.length), instances, lowTierRate } };
   } finally {
     await sandbox.close();
   }

@@ -25,10 +25,6 @@ export interface Metric {
   unit: string;
 }
 
-/** The sandbox's tiered limit for Dotdigital's bulk import calls (tier `low`), what a history load runs into. */
-const DOTDIGITAL_LOW_TIER_PER_MINUTE = 120;
-const DOTDIGITAL_LOW_TIER_ROUTES = ['importContacts', 'importInsight', 'enrol'];
-
 /**
  * Connectors without a history rate fraction, and why. A history load publishes past orders' facts; the return
  * path acts on live facts (an order awaiting acceptance, a shipment, a stock change) with Mirakl calls whose
@@ -98,11 +94,10 @@ export async function runBench(options: { quick?: boolean } = {}, progress: (ste
   }
 
   // A history load's rate over the limit its sandbox enforces (the highest of its limits), and the 429s it cost.
-  const lowTierCalls = DOTDIGITAL_LOW_TIER_ROUTES.reduce((n, route) => n + (dotdigital.history.byRoute[route] ?? 0), 0);
-  const dotdigitalMinutes = Math.max(dotdigital.history.spanMs / 60_000, 1);
   const historyRates: Record<Exclude<ConnectorName, keyof typeof NO_HISTORY_RATE>, { fraction: number; throttled: number }> = {
     klaviyo: { fraction: highestFraction(Object.values(klaviyo.history.rates)), throttled: klaviyo.history.throttled },
-    dotdigital: { fraction: lowTierCalls / dotdigitalMinutes / DOTDIGITAL_LOW_TIER_PER_MINUTE, throttled: dotdigital.history.throttled },
+    // Dotdigital's: tier low (the bulk imports), what a history load runs into.
+    dotdigital: { fraction: highestFraction([dotdigital.history.lowTierRate]), throttled: dotdigital.history.throttled },
     sfmc: { fraction: highestFraction([sfmc.history.rate]), throttled: sfmc.history.throttled },
     'sfcc-orders': { fraction: highestFraction(Object.values(sfcc.history.rates)), throttled: sfcc.history.throttled },
   };

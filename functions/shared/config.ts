@@ -154,8 +154,22 @@ export const KlaviyoConnectorSchema = ConnectorSchema.extend({
 }).strict();
 export type KlaviyoConnectorConfig = z.infer<typeof KlaviyoConnectorSchema>;
 
+/**
+ * Dotdigital's tiered rate limits are per account package, shown in-app and not published as numbers. These defaults
+ * are a model, the local sandbox's: 120 calls a minute in tier low (bulk imports, enrolments), 1,200 in medium,
+ * 2,400 in high. Set the account's own (Settings > Access > API rate limits).
+ */
+export const DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE = { low: 120, medium: 1_200, high: 2_400 } as const;
+const tierBudget = (tier: keyof typeof DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE) =>
+  z.number().int().min(1).max(1_000_000).default(DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE[tier]);
+
 /** Dotdigital's options. `listId` names the private, non-marketing list every buyer goes into (never a marketing one). */
 export const DotdigitalConnectorSchema = ConnectorSchema.extend({
+  /** Calls a minute per tier the connector paces under (all instances together). */
+  requestsPerMinute: z
+    .object({ low: tierBudget('low'), medium: tierBudget('medium'), high: tierBudget('high') })
+    .strict()
+    .prefault({}),
   listId: z.number().int().positive().optional(),
   /** Custom contact identifier (created at start-up) carrying `mirakl:{marketplace}:{customer_id}`. */
   customIdentifier: z

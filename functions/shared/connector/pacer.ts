@@ -65,3 +65,17 @@ export function shareOf<Op extends string>(
     Object.entries<RateLimit>(limits).map(([op, l]) => [op, { perSecond: share(l.perSecond), perMinute: share(l.perMinute) }]),
   ) as Record<Op, RateLimit>;
 }
+
+/**
+ * A pacer for a destination that models only per-minute budgets (no burst figure): `utilisation` of each budget,
+ * split between `instances` concurrent callers.
+ */
+export function perMinutePacer<Op extends string>(
+  perMinute: Readonly<Record<Op, number>>,
+  utilisation: number,
+  instances: number,
+  clock: PacerOptions = {},
+): RatePacer<Op> {
+  const limits = Object.fromEntries(Object.entries<number>(perMinute).map(([op, n]) => [op, { perSecond: n, perMinute: n }])) as Record<Op, RateLimit>;
+  return new RatePacer(shareOf(limits, utilisation, instances), clock);
+}

@@ -11,6 +11,7 @@
  * too).
  */
 import type { Config } from '../config';
+import type { RatePacer } from '../connector/pacer';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
 import { inFlight } from '../connector/inFlight';
@@ -20,6 +21,7 @@ import { isErasure } from '../privacy/erasure';
 import { HttpError, type HttpClient, type HttpResponse, type RetryAfterExtractor, retryAfterHeader } from '../http';
 import { type Json, createDotdigitalApi } from './api';
 import { InMemoryEnrolmentStore, type PendingEnrolment, type PendingEnrolments } from './enrolments';
+import { type DotdigitalTier, dotdigitalPacer, pacedHttp } from './pacing';
 import type { DotdigitalWork, OrderRecordJson } from './mapping';
 import {
   type Credentials,
@@ -71,6 +73,8 @@ export interface DotdigitalConnectorDeps {
   /** Import status polling: interval and the budget after which the record goes back to the queue. */
   poll?: { intervalMs: number; timeoutMs: number };
   sleep?: (ms: number) => Promise<void>;
+  /** This instance's share of the account's tiered allowances; by default split over `maxConcurrency`. */
+  pacer?: RatePacer<DotdigitalTier>;
 }
 
 /** A bulk batch waits longer for a lease: another batch holds its orders' leases while its imports run. */
@@ -83,7 +87,8 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
   const collection = settings.collectionName;
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  const { call, find } = createDotdigitalApi(deps);
+  const pacer = deps.pacer ?? dotdigitalPacer(settings, { sleep });
+  const { call, find } = createDotdigitalApi({ ...deps, http: pacedHttp(deps.http, pacer) });
   const enrolments = deps.enrolments ?? new InMemoryEnrolmentStore();
   const orderLease = createOrderLease('dotdigital', deps.leases ?? new InMemoryLeaseStore(), { sleep });
   let setup: Promise<void> | undefined;

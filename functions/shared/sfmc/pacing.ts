@@ -5,7 +5,7 @@
  * traffic that gets the account throttled (429 errorcode 50100).
  */
 import type { SfmcConnectorConfig } from '../config';
-import { type PacerOptions, RatePacer, shareOf } from '../connector/pacer';
+import { type PacerOptions, type RatePacer, perMinutePacer } from '../connector/pacer';
 
 /** Headroom under the budget: other integrations of the same account share it. */
 export const SFMC_PACE_UTILISATION = 0.95;
@@ -18,7 +18,5 @@ export function sfmcPacer(
   clock: PacerOptions = {},
   instances = settings.maxConcurrency,
 ): RatePacer<SfmcPacedOperation> {
-  // Counted per minute only: no per-second figure is modelled.
-  const budget = { perSecond: settings.requestsPerMinute, perMinute: settings.requestsPerMinute };
-  return new RatePacer(shareOf({ rest: budget }, SFMC_PACE_UTILISATION, instances), clock);
+  return perMinutePacer({ rest: settings.requestsPerMinute }, SFMC_PACE_UTILISATION, instances, clock);
 }
