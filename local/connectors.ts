@@ -52,9 +52,14 @@ export function planConnectors(
   });
 }
 
-/** Imports a handler module and returns its `handler` export, with an error naming the module otherwise. */
-export async function loadHandler<T>(file: string): Promise<T> {
-  const module = (await import(pathToFileURL(file).href)) as { handler?: unknown };
+/**
+ * Imports a handler module and returns its `handler` export, with an error naming the module otherwise. Each
+ * `environment` number gets its own instance of the module, as each concurrent Lambda execution environment has its
+ * own module state (token caches, pacers); the modules it imports are still shared.
+ */
+export async function loadHandler<T>(file: string, environment?: number): Promise<T> {
+  const url = pathToFileURL(file).href + (environment === undefined ? '' : `?environment=${environment}`);
+  const module = (await import(url)) as { handler?: unknown };
   if (typeof module.handler !== 'function') throw new Error(`${file} does not export a function named "handler"`);
   return module.handler as T;
 }

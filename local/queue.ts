@@ -342,7 +342,11 @@ export type SqsLambdaHandler = (event: SQSEvent, context: Context) => Promise<SQ
 
 export interface ConsumerOptions {
   queue: LocalQueue;
-  handler: SqsLambdaHandler;
+  /**
+   * The function's code: one handler shared by every concurrent invocation, or one per execution environment (as
+   * many as maxConcurrency), each invocation taking an idle one, as Lambda does.
+   */
+  handler: SqsLambdaHandler | readonly SqsLambdaHandler[];
   functionName: string;
   /** Event source mapping BatchSize (default 10). */
   batchSize?: number;
@@ -383,12 +387,28 @@ export class QueueConsumer {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly batchSize: number;
   private readonly maxConcurrency: number;
+  /** Handlers not running an invocation; a shared handler is always idle. */
+  private readonly idle: SqsLambdaHandler[];
 
   constructor(private readonly options: ConsumerOptions) {
     this.batchSize = options.batchSize ?? 10;
     this.maxConcurrency = options.maxConcurrency ?? 2;
     if (this.batchSize < 1 || this.batchSize > 10) throw new Error('batchSize must be 1-10 without a batching window');
     if (this.maxConcurrency < 1) throw new Error('maxConcurrency must be positive');
+    const environments = typeof options.handler === 'function' ? undefined : options.handler;
+    if (environments && environments.length < this.maxConcurrency) {
+      throw new Error(`${options.functionName}: ${environments.length} execution environments for maxConcurrency ${this.maxConcurrency}`);
+    }
+    this.idle = environments ? [...environments] : [];
+  }
+
+  private take(): SqsLambdaHandler {
+    const { handler } = this.options;
+    return typeof handler === 'function' ? handler : (this.idle.pop() as SqsLambdaHandler);
+  }
+
+  private release(handler: SqsLambdaHandler): void {
+    if (typeof this.options.handler !== 'function') this.idle.push(handler);
   }
 
   start(): void {
@@ -419,13 +439,17 @@ export class QueueConsumer {
     while (this.inFlight.size < this.maxConcurrency) {
       const messages = this.options.queue.receive(this.batchSize);
       if (messages.length === 0) return;
-      const run = this.invoke(messages).finally(() => this.inFlight.delete(run));
+      const handler = this.take();
+      const run = this.invoke(handler, messages).finally(() => {
+        this.inFlight.delete(run);
+        this.release(handler);
+      });
       this.inFlight.add(run);
     }
   }
 
-  private async invoke(messages: ReceivedMessage[]): Promise<void> {
-    const { queue, handler, functionName } = this.options;
+  private async invoke(handler: SqsLambdaHandler, messages: ReceivedMessage[]): Promise<void> {
+    const { queue, functionName } = this.options;
     this.stats.invocations += 1;
     let failed: Set<string>;
     try {

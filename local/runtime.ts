@@ -335,7 +335,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (!plan.handlerFile || !connector) continue;
       connector.consumer = new QueueConsumer({
         queue: connector.queue,
-        handler: await loadHandler<SqsLambdaHandler>(plan.handlerFile),
+        // One module instance per concurrent invocation, as Lambda gives each execution environment its own state.
+        handler: await Promise.all(
+          Array.from({ length: plan.maxConcurrency }, (_, environment) => loadHandler<SqsLambdaHandler>(plan.handlerFile as string, environment)),
+        ),
         functionName: `marketbridge-${plan.name}`,
         maxConcurrency: plan.maxConcurrency,
         ...(queueOptions.batchSize !== undefined ? { batchSize: queueOptions.batchSize } : {}),

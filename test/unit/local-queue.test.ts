@@ -155,6 +155,30 @@ describe('queue consumer (Lambda SQS event source mapping)', () => {
     expect(seen[0]?.Records[0]?.md5OfBody).toMatch(/^[0-9a-f]{32}$/);
   });
 
+  it('gives each concurrent invocation its own execution environment when given one per slot', async () => {
+    const queues = new QueueRegistry();
+    const queue = queues.create({ name: 'e', visibilityTimeoutSeconds: 5 });
+    const running = new Set<number>();
+    const overlaps: number[][] = [];
+    const environment = (id: number) => async () => {
+      // An environment runs one invocation at a time, however many batches are waiting.
+      expect(running.has(id)).toBe(false);
+      running.add(id);
+      overlaps.push([...running].sort());
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      running.delete(id);
+      return { batchItemFailures: [] };
+    };
+    const consumer = new QueueConsumer({ queue, functionName: 'envs', handler: [environment(1), environment(2)], maxConcurrency: 2, batchSize: 1, pollIntervalMs: 2 });
+    for (let i = 0; i < 6; i += 1) queue.send(`m${i}`);
+    consumer.start();
+    await vi.waitFor(() => expect(queue.depth()).toEqual({ visible: 0, inFlight: 0 }));
+    await consumer.stop();
+    queues.stop();
+    expect(overlaps).toContainEqual([1, 2]);
+    expect(() => new QueueConsumer({ queue, functionName: 'few', handler: [environment(3)], maxConcurrency: 2 })).toThrow(/1 execution environments for maxConcurrency 2/);
+  });
+
   it('retries only the records named in batchItemFailures; a poison record ends in the DLQ', async () => {
     const deliveries = new Map<string, number>();
     const { queue, dlq, consumer } = consumerSetup(async (event) => {
