@@ -38,6 +38,8 @@ export function dotdigitalConfig(overrides: Record<string, unknown> = {}): Confi
         secretName: 'marketbridge/dotdigital',
         listId: PRIVATE_LIST,
         programmes: { confirmed: CONFIRMED_PROGRAMME },
+        // The rig is one instance with a real-time pacer: the fewest instances sharing the allowance keeps it quick.
+        maxConcurrency: 2,
         ...overrides,
       },
     },
