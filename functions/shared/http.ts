@@ -44,6 +44,11 @@ export interface HttpRequest {
   json?: unknown;
   /** Overrides the client's policy, e.g. `{ maxAttempts: 1 }` for a call that must not be repeated. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Repeat only failures the server answered (429, 5xx but 504, which a gateway may give after passing the request
+   * on): for a call with no dedup key, which a timeout or a reset may already have applied.
+   */
+  retryAnsweredOnly?: boolean;
 }
 
 export interface HttpResponse {
@@ -280,7 +285,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           options.onAttempt?.({ ...event, outcome: 'success', durationMs });
           return { ...result.response, attempts: n };
         }
-        const willRetry = result.error.retryable && n < maxAttempts;
+        const answered = result.error.kind === 'status' && result.error.status !== 504;
+        const willRetry = result.error.retryable && n < maxAttempts && (answered || !request.retryAnsweredOnly);
         const delayMs = willRetry
           ? result.retryAfterMs !== undefined
             ? Math.min(result.retryAfterMs, policy.maxDelayMs)

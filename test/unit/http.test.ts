@@ -204,6 +204,17 @@ describe('http: retries and permanent failures', () => {
     expect(error).toMatchObject({ status: 503, retryable: true, attempts: 1 });
     expect(requests).toHaveLength(1);
   });
+
+  it('a call with no dedup key repeats only answered refusals: 503 and 429 again, a reset or a 504 never', async () => {
+    const post = { ...get, method: 'POST', retryAnsweredOnly: true };
+    const answered = setup([textResponse('', 503), textResponse('', 429), jsonResponse({ ok: 1 })]);
+    expect(await answered.client.request(post)).toMatchObject({ attempts: 3 });
+    for (const unanswered of [networkError('ECONNRESET'), textResponse('', 504)]) {
+      const { client, requests } = setup([unanswered, jsonResponse({})]);
+      expect(await failure(client.request(post))).toMatchObject({ retryable: true, attempts: 1 });
+      expect(requests).toHaveLength(1);
+    }
+  });
 });
 
 describe('http: timeouts', () => {

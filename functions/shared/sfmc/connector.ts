@@ -14,7 +14,7 @@ import type { RatePacer } from '../connector/pacer';
 import type { BusinessEvent } from '../events';
 import type { ExceptionRecorder } from '../exceptions';
 import { isErasure } from '../privacy/erasure';
-import { DEFAULT_RETRY_POLICY, HttpError, type HttpClient, type HttpResponse, backoffDelayMs } from '../http';
+import { HttpError, type HttpClient, type HttpResponse } from '../http';
 import type { JourneyEntryLedger, JourneyEntryMarker } from './journeyLedger';
 import { SFMC, type SfmcWork } from './mapping';
 import { type SfmcPacedOperation, sfmcPacer } from './pacing';
@@ -168,10 +168,10 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
   const { journeys } = deps;
 
   /**
-   * One REST call on the token's instance; a 401 (token revoked or expired early) gets one fresh token. `once`:
-   * the HTTP layer sends it a single time, even after a timeout or a reset.
+   * One REST call on the token's instance; a 401 (token revoked or expired early) gets one fresh token. `answeredOnly`:
+   * the HTTP layer repeats it only after SFMC answered with a refusal, never after a timeout or a reset.
    */
-  async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, options: { once?: boolean; renewed?: boolean } = {}): Promise<HttpResponse> {
+  async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, options: { answeredOnly?: boolean; renewed?: boolean } = {}): Promise<HttpResponse> {
     const token = await tokens.get();
     await pacer.take('rest');
     try {
@@ -181,7 +181,7 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
         url: `${token.restUrl}${path}`,
         headers: sfmcHeaders(token.accessToken),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(options.once ? { retry: { maxAttempts: 1 } } : {}),
+        ...(options.answeredOnly ? { retryAnsweredOnly: true } : {}),
       });
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
@@ -197,24 +197,9 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
     }
   }
 
-  /**
-   * A journey entry POST. The HTTP layer would repeat it after a timeout or a reset, when SFMC may already have
-   * entered the contact; here only answered refusals (429, 5xx) are retried, with the HTTP layer's policy.
-   */
+  /** A journey entry POST: repeated only after an answered refusal, never after a timeout or a reset. */
   async function fire(operation: string, path: string, body: unknown): Promise<Json> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return ((await call(operation, 'POST', path, body, { once: true })).json ?? {}) as Json;
-      } catch (error) {
-        const refused = refusalOf(error);
-        if (!refused?.retryable || attempt >= DEFAULT_RETRY_POLICY.maxAttempts) throw error;
-        await sleep(
-          refused.retryAfterMs === undefined
-            ? backoffDelayMs(attempt, DEFAULT_RETRY_POLICY, Math.random)
-            : Math.min(refused.retryAfterMs, DEFAULT_RETRY_POLICY.maxDelayMs),
-        );
-      }
-    }
+    return ((await call(operation, 'POST', path, body, { answeredOnly: true })).json ?? {}) as Json;
   }
 
   /** Claims a work's entry for this delivery; one an earlier delivery left without an answer is reported instead. */
