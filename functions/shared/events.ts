@@ -4,6 +4,7 @@
  * the tests import this module; nothing else restates these shapes.
  */
 import { z } from 'zod';
+import { CONNECTOR_NAMES } from './config';
 
 export const SOURCE_MIRAKL = 'marketbridge.mirakl';
 export const SOURCE_SFCC = 'marketbridge.sfcc';
@@ -127,7 +128,7 @@ const common = {
   /** History loads: destinations must not fire live flows or journeys. */
   backfill: z.boolean().default(false),
   /** A history load aimed at these connectors only; every other connector leaves the event alone. */
-  connectors: z.array(z.string().min(1)).min(1).optional(),
+  connectors: z.array(z.enum(CONNECTOR_NAMES)).min(1).optional(),
 };
 
 const orderEvent = <T extends z.ZodRawShape>(extra: T) => z.object({ ...common, order: OrderSchema, ...extra });

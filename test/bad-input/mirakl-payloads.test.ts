@@ -141,6 +141,16 @@ describe('bad Mirakl payloads through the normaliser', () => {
   });
 });
 
+describe('history events aimed at connectors', () => {
+  it('name only connectors that exist: a misspelt one is refused, not silently matched by none', () => {
+    const [event] = orderFacts(mutated('H1-A', []), undefined, ctx).events;
+    const aimed = (connectors: string[]) => () =>
+      parseBusinessEvent({ source: event!.source, 'detail-type': event!.detailType, detail: { ...event!.detail, backfill: true, connectors } });
+    expect(aimed(['klaviyo', 'sfmc'])).not.toThrow();
+    expect(aimed(['klavio'])).toThrow(/connectors/);
+  });
+});
+
 describe('bad Mirakl payloads through an ingest run', () => {
   it('bad orders anywhere in the pages never cost the good ones, and the cursor moves on', async () => {
     await fc.assert(

@@ -196,7 +196,7 @@ export function createBatchHandler(options: ConnectorRuntimeOptions): BatchHandl
       try {
         if (!entry.ok) throw entry.error;
         // A history load aimed at other connectors (`marketbridge backfill --connectors`): nothing to do here.
-        if (entry.event.detail.connectors && !entry.event.detail.connectors.includes(name)) return;
+        if (entry.event.detail.connectors && !(entry.event.detail.connectors as readonly string[]).includes(name)) return;
         let sent = false;
         const deliver = (e: BusinessEvent) => {
           sent = true;
