@@ -130,14 +130,19 @@ describe('broken configuration', () => {
         let target = input;
         for (const key of path.slice(0, -1)) target = target[key];
         target[path[path.length - 1]!] = value;
+        // Every leaf is a scalar: null, an array or an object is wrong wherever it goes.
+        const neverValid = value === null || typeof value === 'object';
+        let refused = false;
         try {
           parseConfig(input);
         } catch (error) {
+          refused = true;
           expect(error).toBeInstanceOf(ConfigError);
           const problems = (error as ConfigError).problems;
           expect(problems.some((p) => p.startsWith(path.join('.')) || p.startsWith('(root)') || p.includes('duplicate'))).toBe(true);
           for (const problem of problems) expect(problem).toMatch(/\((got .*|missing)\)$/);
         }
+        if (neverValid) expect(refused, `${path.join('.')} accepted ${JSON.stringify(value)}`).toBe(true);
       }),
       { numRuns: 300 },
     );

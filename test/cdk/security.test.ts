@@ -188,6 +188,7 @@ describe('security of the stack with every connector enabled', () => {
     const tables = ofType('AWS::DynamoDB::Table');
     expect(tables).toHaveLength(Object.keys(TABLES).length);
     for (const [id, table] of tables) expect(table.Properties.SSESpecification, id).toEqual({ SSEEnabled: true });
+    expect(ofType('AWS::SNS::Topic').length).toBeGreaterThan(0);
     for (const [id, topic] of ofType('AWS::SNS::Topic')) expect(topic.Properties.KmsMasterKeyId, id).toBeDefined();
   });
 
