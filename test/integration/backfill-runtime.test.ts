@@ -12,7 +12,7 @@ import type { LocalRuntime } from '../../local/runtime';
 import { type DotdigitalSandbox, attachDotdigitalSandbox } from '../../local/sandboxes/dotdigital';
 import { type KlaviyoSandbox, attachKlaviyoSandbox } from '../../local/sandboxes/klaviyo';
 import { type SfmcSandbox, attachSfmcSandbox } from '../../local/sandboxes/sfmc';
-import { type TestRuntime, startTestRuntime } from '../support/localRuntime';
+import { MARKETING_CONNECTORS_INPUT, type TestRuntime, startTestRuntime } from '../support/localRuntime';
 
 let local: TestRuntime;
 let runtime: LocalRuntime;
@@ -23,13 +23,7 @@ beforeAll(async () => {
       ...sandboxConfigInput,
       connectors: {
         klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo' },
-        dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1, programmes: { confirmed: 7001 } },
-        sfmc: {
-          enabled: true,
-          secretName: 'marketbridge/sfmc',
-          subdomain: 'mc-local',
-          journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
-        },
+        ...MARKETING_CONNECTORS_INPUT,
       },
     }),
     connectors: [

@@ -4,50 +4,31 @@
  * `functions/sfmc.ts`: middy, secrets from Secrets Manager, Powertools idempotency on DynamoDB) deliver buyers and
  * orders into both sandboxes, with nothing left on a queue or dead-lettered.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { CONNECTOR_ROUTES } from '../../functions/shared/routes';
-import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
 import { type DotdigitalSandbox, attachDotdigitalSandbox } from '../../local/sandboxes/dotdigital';
 import { type SfmcSandbox, attachSfmcSandbox } from '../../local/sandboxes/sfmc';
+import { MARKETING_CONNECTORS_INPUT, type TestRuntime, startTestRuntime } from '../support/localRuntime';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'marketbridge-dd-sfmc-'));
+let local: TestRuntime;
 let runtime: LocalRuntime;
 
 beforeAll(async () => {
-  runtime = await startLocalRuntime({
-    config: parseConfig({
-      ...sandboxConfigInput,
-      connectors: {
-        dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1, programmes: { confirmed: 7001 } },
-        sfmc: {
-          enabled: true,
-          secretName: 'marketbridge/sfmc',
-          subdomain: 'mc-local',
-          journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
-        },
-      },
-    }),
+  local = await startTestRuntime('dd-sfmc', {
+    config: parseConfig({ ...sandboxConfigInput, connectors: MARKETING_CONNECTORS_INPUT }),
     connectors: [
       { name: 'dotdigital', module: 'functions/dotdigital.ts' },
       { name: 'sfmc', module: 'functions/sfmc.ts' },
     ],
     destinationSandboxes: { dotdigital: attachDotdigitalSandbox, sfmc: attachSfmcSandbox },
-    dataDir,
-    randomPorts: true,
-    schedule: false,
-    tickIntervalMs: 0,
     seed: 11,
   });
+  runtime = local.runtime;
 }, 60_000);
 
-afterAll(async () => {
-  await runtime?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterAll(() => local?.stop());
 
 describe('local runtime with Dotdigital and SFMC', () => {
   it('delivers marketplace buyers and orders into both sandboxes, exactly once, nothing dead-lettered', async () => {

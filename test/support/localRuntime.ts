@@ -21,6 +21,17 @@ export interface TestRuntime {
   stop(): Promise<void>;
 }
 
+/** Dotdigital (a confirmed-order programme) and SFMC (a confirmed-order journey), as the runtime tests enable them. */
+export const MARKETING_CONNECTORS_INPUT = {
+  dotdigital: { enabled: true, secretName: 'marketbridge/dotdigital', listId: 1, programmes: { confirmed: 7001 } },
+  sfmc: {
+    enabled: true,
+    secretName: 'marketbridge/sfmc',
+    subdomain: 'mc-local',
+    journeys: { confirmed: { eventDefinitionKey: 'APIEvent-marketbridge-order-confirmed' } },
+  },
+};
+
 /** `name` tells the temporary directory apart; the seed is required so each test's sandbox history is fixed. */
 export async function startTestRuntime(
   name: string,
