@@ -37,7 +37,8 @@ describe('order lease', () => {
     let ran = false;
     const error = await lease.run([order('H1-A')], async () => void (ran = true)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LeaseHeldError);
-    expect(classify(error).retryable).toBe(true);
+    // The inbox and the log say why, not just "unexpected LeaseHeldError".
+    expect(classify(error)).toMatchObject({ retryable: true, reason: expect.stringMatching(/another delivery is writing the same order/) });
     expect(ran).toBe(false);
     expect(sleeps).toEqual([250, 250, 250, 250, 250]);
   });

@@ -10,6 +10,7 @@
  * calls of one read-merge-write and is released at once.
  */
 import { randomUUID } from 'node:crypto';
+import { RetryableError } from './failures';
 
 export interface LeaseStore {
   /** Takes `key` for `owner` until `expiresAtMs` if it is free or expired at `nowMs`; false when someone holds it. */
@@ -37,7 +38,7 @@ export class InMemoryLeaseStore implements LeaseStore {
 }
 
 /** A lease still held by another writer after the polls: retryable, the record goes back to its queue. */
-export class LeaseHeldError extends Error {
+export class LeaseHeldError extends RetryableError {
   override readonly name = 'LeaseHeldError';
 }
 
