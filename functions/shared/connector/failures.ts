@@ -29,7 +29,7 @@ export class PermanentError extends TypedFailure {
  * whose carrier list could not be read is still a `carrier.unknown`, not a generic delivery failure).
  */
 export class RetryableError extends TypedFailure {
-  override readonly name = 'RetryableError';
+  override readonly name: string = 'RetryableError';
 }
 
 export interface Failure {
