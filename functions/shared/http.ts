@@ -11,6 +11,7 @@
  * Error messages never contain URLs, headers or bodies (they may carry keys or personal data); a short body snippet
  * is kept on a non-enumerable property for callers that know it is safe to record.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RetryPolicy {
   /** Total attempts including the first one; 1 disables retries. */
@@ -203,7 +204,7 @@ export interface HttpClient {
 
 export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   const doFetch = options.fetch ?? globalThis.fetch;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? delay;
   const random = options.random ?? Math.random;
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

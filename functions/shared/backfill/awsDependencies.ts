@@ -3,6 +3,7 @@
  * exception inbox, each marketplace's Mirakl key from Secrets Manager, and the depth of the connector queues the
  * load feeds (BACKFILL_QUEUES, set by the stack) for backpressure. The CLI and the AWS job use the same wiring.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
 import { documentClient, eventBridgeClient } from '../aws/clients';
@@ -22,8 +23,6 @@ import type { BackfillDependencies } from './run';
 /** `{ "<connector>": { "url": "<queue URL>", "highWater": <messages> } }`. */
 export const BACKFILL_QUEUES_ENV = 'BACKFILL_QUEUES';
 const QueuesSchema = z.record(z.string(), z.object({ url: z.string().url(), highWater: z.number().int().positive() }));
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function sqsDepths(client: SQSClient, urls: Readonly<Record<string, string>>): QueueDepths {
   return {
@@ -59,7 +58,7 @@ export function awsBackfillDependencies(
       : backlogGate(
           sqsDepths(tracer.captureAWSv3Client(new SQSClient({})), Object.fromEntries(Object.entries(queues).map(([n, q]) => [n, q.url]))),
           Object.fromEntries(Object.entries(queues).map(([n, q]) => [n, q.highWater])),
-          { sleep },
+          { sleep: delay },
         );
   return {
     progress: new DynamoProgressStore(documents, tableName(TABLES.state, env)),
@@ -76,6 +75,6 @@ export function awsBackfillDependencies(
     },
     ...(backlog ? { backlog } : {}),
     now: () => new Date(),
-    sleep,
+    sleep: delay,
   };
 }

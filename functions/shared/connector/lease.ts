@@ -9,6 +9,7 @@
  * lost its lease, and one that crashed blocks the order no longer than that. Normally a lease lives for the few
  * calls of one read-merge-write and is released at once.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import { RetryableError } from './failures';
 
@@ -83,7 +84,7 @@ export interface OrderLease {
 export function createOrderLease(connector: string, store: LeaseStore, options: OrderLeaseOptions = {}): OrderLease {
   const ttlMs = options.ttlMs ?? ORDER_LEASE_TTL_MS;
   const now = options.now ?? Date.now;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? delay;
   const local = new Map<string, Promise<unknown>>();
 
   /** Runs after any earlier work on the same keys in this instance (no DynamoDB polling between our own records). */

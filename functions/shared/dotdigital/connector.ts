@@ -10,6 +10,7 @@
  * chunks at once, holding the leases of every order in the batch until all are done (an import replaces records whole
  * too).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config';
 import type { RatePacer } from '../connector/pacer';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
@@ -86,7 +87,7 @@ export function createDotdigitalConnector(deps: DotdigitalConnectorDeps): Connec
   const settings = dotdigitalSettings(deps.config);
   const collection = settings.collectionName;
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? delay;
   const pacer = deps.pacer ?? dotdigitalPacer(settings, { sleep });
   const { call, find } = createDotdigitalApi({ ...deps, http: pacedHttp(deps.http, pacer) });
   const enrolments = deps.enrolments ?? new InMemoryEnrolmentStore();

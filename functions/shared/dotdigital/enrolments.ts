@@ -19,6 +19,7 @@
  *   than none, so it is NOT sent again; each order becomes an exception for someone to check in Dotdigital.
  * One run at a time (a lease); a lost run's lease expires after the run's timeout.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config';
 import type { LeaseStore } from '../connector/lease';
@@ -273,7 +274,7 @@ export interface EnrolmentRunResult {
 
 export async function runEnrolments(deps: EnrolmentRunDeps): Promise<EnrolmentRunResult> {
   const now = deps.now ?? Date.now;
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? delay;
   const result: EnrolmentRunResult = { skipped: false, calls: 0, enrolled: 0, waiting: 0, exceptions: 0 };
   const owner = randomUUID();
   const started = now();

@@ -6,6 +6,7 @@
  * record a permanent failure. Journey entries, which SFMC does not deduplicate, go through the journey-entry
  * ledger: at most once per event (see journeyLedger.ts).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config';
 import { type Connector, prefersBulkWith } from '../connector/runtime';
 import { PermanentError, mapForDestination } from '../connector/failures';
@@ -163,7 +164,7 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
   const settings = sfmcSettings(deps.config);
   const tokens = deps.tokens ?? new SfmcTokenCache(deps.http, authBaseUrl(settings), deps.credentials, settings.accountId);
   const poll = deps.poll ?? { intervalMs: 2_000, timeoutMs: 30_000 };
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? delay;
   const pacer = deps.pacer ?? sfmcPacer(settings, { sleep });
   const { journeys } = deps;
 
