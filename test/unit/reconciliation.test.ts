@@ -122,6 +122,15 @@ describe('reconciliation', () => {
     const gate = { acquire: async () => (++attempts < 3 ? { granted: false, retryInMs: 20_000 } : { granted: true }) };
     const { deps: d } = deps([], new Delivered(), { gate, sleep: async (ms) => void waits.push(ms) });
     await reconcileMarketplace(d, debenhams, window);
-    expect(waits).toEqual([20_000, 20_000]);
+    // Asks every 5 s rather than sleeping the refusal's full-interval upper bound.
+    expect(waits).toEqual([5_000, 5_000]);
+  });
+
+  it('gives up with an error naming the marketplace when no OR11 slot comes in three minutes', async () => {
+    const waits: number[] = [];
+    const gate = { acquire: async () => ({ granted: false, retryInMs: 60_000 }) };
+    const { deps: d } = deps([rawOrder('DB-7-A')], new Delivered(), { gate, sleep: async (ms) => void waits.push(ms) });
+    await expect(reconcileMarketplace(d, debenhams, window)).rejects.toThrow(/no OR11 call slot for debenhams in 3 minutes/);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(180_000);
   });
 });

@@ -7,6 +7,7 @@
 import type { ConnectorName, MarketplaceConfig } from '../config';
 import type { BusinessEvent } from '../events';
 import type { ExceptionInput } from '../exceptions';
+import { waitForCallSlot } from '../mirakl/callFrequency';
 import { type OrderSnapshot, orderFacts } from './orderFacts';
 import type { IngestDependencies, StoredSnapshot } from './ports';
 
@@ -103,16 +104,6 @@ export async function processPage(
  * never exceeded, because the slot decides, not the schedule.
  */
 export const OR11_SLOT_PATIENCE_MS = 5_000;
-const SLOT_RETRY_EVERY_MS = 500;
-
-async function acquireOr11Slot(deps: IngestDependencies, marketplace: string) {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let waited = 0; ; waited += SLOT_RETRY_EVERY_MS) {
-    const grant = await deps.gate.acquire(marketplace, 'OR11');
-    if (grant.granted || waited >= OR11_SLOT_PATIENCE_MS) return grant;
-    await sleep(SLOT_RETRY_EVERY_MS);
-  }
-}
 
 /**
  * Runs one poll (incremental from the cursor) or sweep (the last N days, cursor untouched). Both first re-read the
@@ -128,7 +119,7 @@ export async function runIngest(
   const backfill = options.backfill ?? false;
   const report = emptyReport(marketplace.id, mode);
   const component = 'poller';
-  const gate = await acquireOr11Slot(deps, marketplace.id);
+  const gate = await waitForCallSlot(deps.gate, marketplace.id, 'OR11', { patienceMs: OR11_SLOT_PATIENCE_MS, pollEveryMs: 500, sleep: deps.sleep });
   if (!gate.granted) {
     report.skipped = { reason: 'call-frequency', ...(gate.retryInMs === undefined ? {} : { retryInMs: gate.retryInMs }) };
     return report;

@@ -10,6 +10,7 @@
  * back, one it may have seen reopens a daily slot early but boundedly (UNCERTAIN_RETRY), one it answered counts.
  */
 
+import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError } from '../http';
 
 export type MiraklPersona = 'default' | 'external-partner';
@@ -207,6 +208,26 @@ export interface CallGrant {
    * so this is the full interval, an upper bound.
    */
   retryInMs?: number;
+}
+
+/**
+ * Asks for a call slot until it is granted or `patienceMs` of waiting is spent, asking every `pollEveryMs` (a
+ * refusal's retryInMs is only an upper bound, so polling gets the slot sooner); returns the last answer.
+ */
+export async function waitForCallSlot<Operation extends string>(
+  gate: { acquire(marketplaceId: string, operation: Operation): Promise<CallGrant> },
+  marketplaceId: string,
+  operation: Operation,
+  options: { patienceMs: number; pollEveryMs: number; sleep?: (ms: number) => Promise<unknown> },
+): Promise<CallGrant> {
+  const sleep = options.sleep ?? delay;
+  for (let waited = 0; ; ) {
+    const grant = await gate.acquire(marketplaceId, operation);
+    if (grant.granted || waited >= options.patienceMs) return grant;
+    const wait = Math.min(options.pollEveryMs, options.patienceMs - waited);
+    await sleep(wait);
+    waited += wait;
+  }
 }
 
 /** One logical call made under its slot by `CallFrequencyGuard.call`. */

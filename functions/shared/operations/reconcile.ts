@@ -11,6 +11,7 @@ import { type BusinessEvent, type DetailType, MIRAKL_DETAIL_TYPES } from '../eve
 import type { ExceptionRecorder } from '../exceptions';
 import { orderFacts } from '../ingest/orderFacts';
 import type { CallGate, MiraklOrdersSource, OrderSnapshotStore } from '../ingest/ports';
+import { waitForCallSlot } from '../mirakl/callFrequency';
 import { readOrder } from '../mirakl/orders';
 import { CONNECTOR_ROUTES, enabledConnectors } from '../routes';
 
@@ -153,16 +154,11 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: 
   return results;
 }
 
-/** Waits for an OR11 call slot: the poller and reconciliation share Mirakl's call-frequency contract. */
-async function acquireOr11(deps: ReconcileDeps, marketplace: string): Promise<void> {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const grant = await deps.gate.acquire(marketplace, 'OR11');
-    if (grant.granted) return;
-    await sleep(Math.max(grant.retryInMs ?? 5_000, 1_000));
-  }
-  throw new Error(`no OR11 call slot for ${marketplace} after 20 attempts: the poller may be running continuously`);
-}
+/**
+ * The poller and reconciliation share Mirakl's OR11 call frequency; the poller takes a slot at most once a minute,
+ * so three minutes of asking every five seconds finds one unless something else polls without pause.
+ */
+const OR11_SLOT_PATIENCE_MS = 180_000;
 
 /** Reconciles one marketplace over Mirakl orders last updated in [since, until]. */
 export async function reconcileMarketplace(
@@ -175,7 +171,8 @@ export async function reconcileMarketplace(
     connectors.map(({ connector }) => [connector, { connector, orders: 0, delivered: 0, missing: 0, revenueLeakage: {}, missingOrders: [] }]),
   );
   let ordersInMirakl = 0;
-  await acquireOr11(deps, marketplace.id);
+  const slot = await waitForCallSlot(deps.gate, marketplace.id, 'OR11', { patienceMs: OR11_SLOT_PATIENCE_MS, pollEveryMs: 5_000, sleep: deps.sleep });
+  if (!slot.granted) throw new Error(`no OR11 call slot for ${marketplace.id} in 3 minutes: something else may be polling without pause`);
   const source = await deps.orders(marketplace.id);
   const untilMs = window.until.getTime();
   for await (const page of source.pages({ startUpdateDate: window.since })) {
