@@ -121,7 +121,8 @@ export async function benchDotdigital(options: BenchOptions = {}): Promise<Dotdi
   const afterSalesEvery = options.afterSalesEvery ?? 10;
   const time = new VirtualTime();
   const sandbox = await startDotdigitalSandbox({ now: time.now, rateScheme: { kind: 'tiered', perMinute: { ...DOTDIGITAL_MODELLED_REQUESTS_PER_MINUTE } } });
-  const config = dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto' });
+  // The product's defaults (the test rig's own maxConcurrency is lower to keep its real-time tests quick).
+  const config = dotdigitalConfig({ baseUrl: sandbox.url, bulk: 'auto', maxConcurrency: undefined });
   const leases = new InMemoryLeaseStore();
   const connect = (instancesSharing: number) =>
     createDotdigitalConnector({

@@ -43,7 +43,7 @@ export async function benchSfmc(options: SfmcBenchOptions = {}): Promise<SfmcBen
   const instances = options.instances ?? sfmcSettings(sfmcConfig()).maxConcurrency;
   const time = new VirtualTime();
   // Each instance is its own client machine, with its one token a lifetime (SFMC's soft limit is per machine).
-  const sandbox = await startSfmcSandbox({ now: time.now, tokensPerLifetime: instances, requestsPerMinute: SFMC_MODELLED_REQUESTS_PER_MINUTE });
+  const sandbox = await startSfmcSandbox({ now: time.now, clientMachines: instances, requestsPerMinute: SFMC_MODELLED_REQUESTS_PER_MINUTE });
   const connect = (config: Config, instancesSharing: number) =>
     createSfmcConnector({
       config,

@@ -249,6 +249,12 @@ export const SfmcConnectorSchema = ConnectorSchema.extend({
     .strict()
     .prefault({}),
   journeys: z.object({ confirmed: journey.optional(), shipped: journey.optional() }).strict().default({}),
+  /**
+   * A history load waits on SFMC finishing each async upsert, so one instance fills about a tenth of the budget; ten,
+   * each paced at its share of `requestsPerMinute`, use 95 % of it with no 429 (docs/performance.md). Each
+   * execution environment holds one token per 20-minute life: ten tokens, not a token-per-call pattern.
+   */
+  maxConcurrency: maxConcurrency(10),
   /** REST calls a minute the connector paces under (all instances together); token requests are apart. */
   requestsPerMinute: z.number().int().min(10).max(1_000_000).default(SFMC_MODELLED_REQUESTS_PER_MINUTE),
   ...bulkOptions,

@@ -133,3 +133,36 @@ describe('SFMC sandbox rate limit', () => {
     }
   });
 });
+
+describe('SFMC sandbox token allowance', () => {
+  it('each client machine holds one live token: one more is throttled, an expired or ageing token is renewed', async () => {
+    let clock = Date.parse('2026-11-22T12:00:00Z');
+    const machines = await startSfmcSandbox({ now: () => clock, clientMachines: 2 });
+    const ask = () =>
+      fetch(`${machines.url}/v2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: SFMC_SANDBOX_CLIENT.clientId, client_secret: SFMC_SANDBOX_CLIENT.clientSecret }),
+      });
+    try {
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(200);
+      // A third request while both machines hold fresh tokens is the token-per-call pattern SFMC throttles.
+      const refused = await ask();
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(await refused.json()).toMatchObject({ errorcode: 50100 });
+      // In a token's last minutes its machine renews it ahead of expiry.
+      clock += 15 * 60_000;
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(429);
+      // Tokens that stopped working (expired early) are asked for again.
+      machines.expireTokens();
+      expect((await ask()).status).toBe(200);
+      expect(machines.tokenRequests).toBe(7);
+    } finally {
+      await machines.close();
+    }
+  });
+});

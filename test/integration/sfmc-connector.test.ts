@@ -42,7 +42,8 @@ describe('SFMC connector: token', () => {
 
   it('asks for a new token when the cached one nears expiry, and on a 401', async () => {
     let now = Date.parse('2026-11-22T10:00:00Z');
-    rig = await startSfmcRig({ sandbox: { now: () => now } });
+    // Two client machines: this cache, then the rig's connector with its own.
+    rig = await startSfmcRig({ sandbox: { now: () => now, clientMachines: 2 } });
     const http = createHttpClient({ timeoutMs: 500 });
     const tokens = new SfmcTokenCache(http, rig.sandbox.url, async () => SFMC_SANDBOX_CLIENT, SFMC_SANDBOX_MID, () => now);
     const first = await tokens.get();

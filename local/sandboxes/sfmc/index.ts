@@ -3,8 +3,9 @@
  * publishes no current OpenAPI for these endpoints, so the sandbox is strict about what the reference documents:
  *
  * - `POST /v2/token` (client credentials, JSON body): 20-minute tokens (`expires_in` 1079), `rest_instance_url` on
- *   this server, `invalid_client` for bad credentials; token requests are counted, and a client asking again and
- *   again inside the token's life is throttled as SFMC throttles token-per-call patterns.
+ *   this server, `invalid_client` for bad credentials; token requests are counted. SFMC allows about one token per
+ *   20 minutes per client machine and throttles token-per-call patterns: a client asking while each of its
+ *   machines (`clientMachines`, the caller's execution environments) already holds a live token is refused.
  * - REST calls need a live bearer token: an expired or unknown one is 401 `Not Authorized` (errorcode 0).
  * - Synchronous rowset upsert (`/hub/v1/dataevents/key:{key}/rowset`): an array of `{keys, values}`, at most 50
  *   rows, every primary key in `keys`, only existing columns, values of the column's type.
@@ -28,6 +29,8 @@ export const DEFAULT_SFMC_SANDBOX_PORT = 4040;
 export const SFMC_SANDBOX_CLIENT = { clientId: 'sandbox-client-id', clientSecret: 'sandbox-client-secret' };
 export const SFMC_SANDBOX_MID = 510000001;
 export const TOKEN_EXPIRES_IN = 1079;
+/** How long before expiry a client may renew its token without counting as asking twice (our model, not documented). */
+const TOKEN_RENEWAL_WINDOW_MS = 5 * 60_000;
 const MAX_BODY_BYTES = 5 * 1024 * 1024;
 const SYNC_MAX_ROWS = 50;
 const ASYNC_MAX_ROWS = 32_000;
@@ -88,8 +91,11 @@ export interface SfmcSandboxOptions {
   eventDefinitions?: Record<string, string[]>;
   /** REST requests admitted per minute (token requests apart) before 429 errorcode 50100. */
   requestsPerMinute?: number;
-  /** Token requests one client may make inside a token's life before being throttled. */
-  tokensPerLifetime?: number;
+  /**
+   * Client machines sharing the package's credentials (a Lambda execution environment is one: its own process and
+   * token cache). Each may hold one live token; a request beyond that is the token-per-call pattern. Default 1.
+   */
+  clientMachines?: number;
   /** Status polls an async request answers Pending to. */
   asyncPolls?: number;
   now?: () => number;
@@ -178,7 +184,6 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
   const deletedContacts: string[] = [];
   const tokens = new Map<string, number>();
   const asyncJobs = new Map<string, { pollsLeft: number; errors: Json[]; at: string }>();
-  const tokenTimes: number[] = [];
   const requestsPerMinute = options.requestsPerMinute ?? SFMC_MODELLED_REQUESTS_PER_MINUTE;
   // One account-wide REST budget, counted per minute only.
   const limiter = new FixedWindowLimiter({ rest: { perSecond: requestsPerMinute, perMinute: requestsPerMinute } }, now);
@@ -221,11 +226,13 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
       return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed. Make sure that the client ID and client secret are valid.', error_uri: 'https://developer.salesforce.com/docs' } };
     }
     const at = now();
-    while (tokenTimes.length > 0 && (tokenTimes[0] as number) <= at - TOKEN_EXPIRES_IN * 1000) tokenTimes.shift();
-    if (tokenTimes.length >= (options.tokensPerLifetime ?? 5)) {
+    for (const [token, expires] of tokens) if (expires <= at) tokens.delete(token);
+    // A machine whose token expired, was refused or is in its last minutes (renewed ahead so no call carries a dead
+    // one) asks again legitimately; one asking while it holds a fresh token is the token-per-call pattern.
+    const held = [...tokens.values()].filter((expires) => expires - at > TOKEN_RENEWAL_WINDOW_MS).length;
+    if (held >= (options.clientMachines ?? 1)) {
       return rateLimited(5, 'Rate limit exceeded: request a token once per its lifetime');
     }
-    tokenTimes.push(at);
     const accessToken = randomUUID().replace(/-/g, '');
     tokens.set(accessToken, at + TOKEN_EXPIRES_IN * 1000);
     return {
@@ -450,7 +457,6 @@ export async function startSfmcSandbox(options: SfmcSandboxOptions = {}): Promis
       journeyEntries.length = 0;
       deletedContacts.length = 0;
       tokens.clear();
-      tokenTimes.length = 0;
       asyncJobs.clear();
       tokenRequests = 0;
       blocked = [];
@@ -477,6 +483,8 @@ export async function attachSfmcSandbox(
   const configured = [sfmc.journeys.confirmed, sfmc.journeys.shipped].flatMap((j) => (j ? [j.eventDefinitionKey] : []));
   const sandbox = await startSfmcSandbox({
     port: options.port ?? DEFAULT_SFMC_SANDBOX_PORT,
+    // The local runtime gives the connector one execution environment per concurrency slot, each with its own token.
+    clientMachines: sfmc.maxConcurrency,
     // The configured external keys, with the columns MarketBridge writes.
     dataExtensions: {
       [sfmc.dataExtensions.customers]: SFMC_SANDBOX_DATA_EXTENSIONS.MarketBridge_Customers as DataExtensionDefinition,
