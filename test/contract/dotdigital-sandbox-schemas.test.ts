@@ -244,7 +244,7 @@ describeWithSpec(DOTDIGITAL_SPECS.contacts, "Dotdigital sandbox schemas agree wi
 
     it('covers every operation the connector uses', () => {
       const used = new Set(rig.sandbox.requests.map((r) => r.route as RouteName));
-      for (const route of ['accountInfo', 'listCustomIdentifiers', 'createCustomIdentifier', 'listDataFields', 'createDataField', 'createCollection', 'upsertContact', 'getRecord', 'putRecord', 'enrol', 'listCollections', 'importContacts', 'contactImportStatus', 'importInsight', 'insightImportStatus'] as const) {
+      for (const route of ['accountInfo', 'listCustomIdentifiers', 'createCustomIdentifier', 'listDataFields', 'createDataField', 'createCollection', 'upsertContact', 'getRecord', 'putRecord', 'enrol', 'listCollections', 'listRecords', 'importContacts', 'contactImportStatus', 'importInsight', 'insightImportStatus'] as const) {
         expect(used, route).toContain(route);
       }
     });

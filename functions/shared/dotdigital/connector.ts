@@ -52,8 +52,8 @@ export const dotdigitalRetryAfter: RetryAfterExtractor = (headers, nowMs) => {
   return retryAfterHeader(headers, nowMs);
 };
 
-/** Records per page when reading a whole collection (the documented page holds at most 1,000). */
-const RECORDS_PAGE = 1_000;
+/** Records per page when reading a whole collection: the documented maximum (v3 insight data `limit`, 1 to 5,000). */
+const RECORDS_PAGE = 5_000;
 
 export const DATA_FIELD_TYPES = {
   identity: 'String',

@@ -433,7 +433,8 @@ export async function startDotdigitalSandbox(options: DotdigitalSandboxOptions =
         };
       case 'listRecords': {
         if (!store.collections.has(p0)) throw new DotdigitalError(404, 'insightData:collectionNotFound', 'The collection could not be found');
-        const limit = Math.min(Number(url.searchParams.get('limit') ?? 1000), 1000);
+        // `limit` (1 to 5,000) was validated with the request.
+        const limit = Number(url.searchParams.get('limit') ?? 1000);
         const offset = Number(Buffer.from(url.searchParams.get('marker') ?? '', 'base64').toString('utf8') || 0);
         const all = store.recordsIn(p0).sort((a, b) => a.created.localeCompare(b.created));
         const items = all.slice(offset, offset + limit);
