@@ -50,6 +50,11 @@ export interface HttpRequest {
    * on): for a call with no dedup key, which a timeout or a reset may already have applied.
    */
   retryAnsweredOnly?: boolean;
+  /**
+   * Awaited before every attempt, the first included: a rate pacer's turn, because a repeat after a 429 or a 5xx is
+   * a request the destination counts like any other.
+   */
+  beforeAttempt?: () => Promise<void>;
 }
 
 export interface HttpResponse {
@@ -276,6 +281,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
       const init: RequestInit = { method: request.method, headers, body };
 
       for (let n = 1; ; n += 1) {
+        await request.beforeAttempt?.();
         const started = now();
         const result = await attempt(request, url, init);
         const durationMs = now() - started;

@@ -159,9 +159,10 @@ describe('SFMC history batch: upserts in flight together', () => {
     // The pacer's clock is simulated: each of its waits moves it on, so a minute's budget is checked in milliseconds.
     let now = Date.parse('2026-11-22T10:00:00Z');
     const times: number[] = [];
-    const base = createHttpClient({ timeoutMs: 2_000, sleep: quickSleep });
+    // Times are taken as each attempt goes out, after its pacer turn.
+    const base = createHttpClient({ timeoutMs: 2_000, sleep: quickSleep, fetch: (input, init) => (times.push(now), fetch(input, init)) });
     const tracked = tracking(
-      { request: (request) => (times.push(now), base.request(request)) },
+      base,
       /asyncUpsert$/,
       /asyncStatus$/,
       (s) => (s.status as Json | undefined)?.requestStatus === 'Complete',

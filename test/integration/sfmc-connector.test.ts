@@ -125,6 +125,17 @@ describe('SFMC connector: rate limiting and faults', () => {
     expect(rig.sandbox.journeyEntries).toHaveLength(1);
   });
 
+  it('a repeat after a 429 or a block takes its own pacer turn: every REST request SFMC receives was paced', async () => {
+    let turns = 0;
+    rig = await startSfmcRig({ pacer: { take: async () => void (turns += 1) } as never });
+    rig.sandbox.inject({ kind: 'status', status: 429, times: 1, retryAfterSeconds: 1, route: 'rowset' });
+    rig.sandbox.inject({ kind: 'blocked', times: 1, route: 'journeyEvent' });
+    await rig.connector.deliverOne(orderLifeEvents('debenhams', 'R2-A')[0] as BusinessEvent);
+    const rest = rig.sandbox.requests.filter((r) => r.route !== 'token');
+    expect(rest.filter((r) => r.status === 429)).toHaveLength(2);
+    expect(turns).toBe(rest.length);
+  });
+
   it('exactly one row per fact under duplicates, reordering and lost acknowledgements', async () => {
     const events = orderLifeEvents('debenhams', 'X1-A').filter((e) => e.detailType !== 'Order Confirmed' && e.detailType !== 'Order Shipped');
     rig = await startSfmcRig();

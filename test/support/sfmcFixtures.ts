@@ -6,7 +6,7 @@ import { type Config, parseConfig, sandboxConfigInput } from '../../functions/sh
 import type { Connector } from '../../functions/shared/connector/runtime';
 import { createHttpClient, type HttpClient } from '../../functions/shared/http';
 import { CollectingExceptions } from '../../functions/shared/ingest/memory';
-import { createSfmcConnector } from '../../functions/shared/sfmc/connector';
+import { type SfmcConnectorDeps, createSfmcConnector } from '../../functions/shared/sfmc/connector';
 import { MemoryJourneyLedger } from '../../functions/shared/sfmc/journeyLedger';
 import { SFMC_SANDBOX_CLIENT, SFMC_SANDBOX_MID, type SfmcSandbox, type SfmcSandboxOptions, startSfmcSandbox } from '../../local/sandboxes/sfmc';
 
@@ -37,7 +37,9 @@ export interface SfmcRig {
   close(): Promise<void>;
 }
 
-export async function startSfmcRig(options: { sandbox?: SfmcSandboxOptions; connector?: Record<string, unknown> } = {}): Promise<SfmcRig> {
+export async function startSfmcRig(
+  options: { sandbox?: SfmcSandboxOptions; connector?: Record<string, unknown>; pacer?: SfmcConnectorDeps['pacer'] } = {},
+): Promise<SfmcRig> {
   const sandbox = await startSfmcSandbox(options.sandbox);
   const config = sfmcConfig({ baseUrl: sandbox.url, ...options.connector });
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(ms, 5)));
@@ -50,6 +52,7 @@ export async function startSfmcRig(options: { sandbox?: SfmcSandboxOptions; conn
     exceptions: new CollectingExceptions(),
     poll: { intervalMs: 1, timeoutMs: 2_000 },
     sleep,
+    ...(options.pacer ? { pacer: options.pacer } : {}),
   });
   let closed: Promise<void> | undefined;
   // Idempotent: a test may close its rig early and the suite's afterEach closes it again.

@@ -54,13 +54,18 @@ describe('Dotdigital pacing', () => {
     expect(busiestMinute).toBeGreaterThanOrEqual(108);
   });
 
-  it('takes the request tier turn before sending', async () => {
+  it('takes the request tier turn before sending each attempt, a retry included', async () => {
     const order: string[] = [];
-    const http = pacedHttp(
-      { request: async (request: HttpRequest) => (order.push(`send ${request.operation}`), { status: 202, headers: new Headers(), json: undefined, text: '' }) as never },
-      { take: async (tier) => void order.push(`take ${tier}`) },
-    );
+    // Stands in for the HTTP layer: two attempts, each preceded by the request's beforeAttempt.
+    const twoAttempts = async (request: HttpRequest) => {
+      for (const attempt of [1, 2]) {
+        await request.beforeAttempt?.();
+        order.push(`send ${request.operation} #${attempt}`);
+      }
+      return { status: 202, headers: new Headers(), json: undefined, text: '' } as never;
+    };
+    const http = pacedHttp({ request: twoAttempts }, { take: async (tier) => void order.push(`take ${tier}`) });
     await http.request({ operation: 'dotdigital.importInsight', method: 'PUT', url: 'http://127.0.0.1/insightData/v3/import' });
-    expect(order).toEqual(['take low', 'send dotdigital.importInsight']);
+    expect(order).toEqual(['take low', 'send dotdigital.importInsight #1', 'take low', 'send dotdigital.importInsight #2']);
   });
 });

@@ -154,6 +154,15 @@ describe('http: retries and permanent failures', () => {
     expect(sleeps).toEqual([50, 100]);
   });
 
+  it('awaits beforeAttempt (a pacer turn) before every attempt, after the backoff, so a repeat is paced too', async () => {
+    const order: string[] = [];
+    const { client, requests } = setup([textResponse('', 429), textResponse('', 503), jsonResponse({ ok: 1 })], {
+      sleep: async (ms) => void order.push(`sleep ${ms}`),
+    });
+    await client.request({ ...get, beforeAttempt: async () => void order.push(`turn ${requests.length + 1}`) });
+    expect(order).toEqual(['turn 1', 'sleep 50', 'turn 2', 'sleep 100', 'turn 3']);
+  });
+
   it('exhausting the budget gives a retryable HttpError with a bounded snippet and a clean message', async () => {
     const secretBody = `{"error":"boom","email":"jane@example.com","pad":"${'x'.repeat(1000)}"}`;
     const steps = Array.from({ length: 4 }, () => textResponse(secretBody, 500));

@@ -32,12 +32,12 @@ export function dotdigitalPacer(
   return perMinutePacer(settings.requestsPerMinute, DOTDIGITAL_PACE_UTILISATION, instances, clock);
 }
 
-/** Every request (retries within it apart) waits for its tier's turn first. */
+/** Every attempt of every request (a retry is a request Dotdigital counts) waits for its tier's turn first. */
 export function pacedHttp(http: HttpClient, pacer: Pick<RatePacer<DotdigitalTier>, 'take'>): HttpClient {
   return {
-    async request(request) {
-      await pacer.take(dotdigitalTierOf(request.operation));
-      return http.request(request);
+    request(request) {
+      const tier = dotdigitalTierOf(request.operation);
+      return http.request({ ...request, beforeAttempt: () => pacer.take(tier) });
     },
   };
 }

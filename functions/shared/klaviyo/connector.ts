@@ -77,10 +77,10 @@ export function createKlaviyoConnector(deps: KlaviyoConnectorDeps): Connector {
     const headers = klaviyoHeaders(await deps.apiKey());
     for (const request of requests) {
       const operation = operationOf(request.url);
-      await pacer.take(operation);
       try {
         await deps.http.request({
           operation: `klaviyo.${operation}`,
+          beforeAttempt: () => pacer.take(operation),
           method: request.method,
           url: request.url,
           headers,

@@ -47,10 +47,10 @@ export function klaviyoEraser(deps: KlaviyoEraserDeps): (identity: string) => Pr
   const url = (op: ErasureOperation) => new URL(KLAVIYO_ERASURE_OPERATIONS[op].path, deps.baseUrl);
 
   async function request(op: ErasureOperation, init: { query?: Record<string, string>; body?: unknown }) {
-    await pacer.take(op);
     try {
       return await deps.http.request({
         operation: `klaviyo.${op}`,
+        beforeAttempt: () => pacer.take(op),
         method: init.body === undefined ? 'GET' : 'POST',
         url: url(op),
         headers: await deps.headers(),

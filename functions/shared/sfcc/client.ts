@@ -95,9 +95,8 @@ export function createSfccOrdersClient(deps: {
 
   /** A rejected write is permanent; its problem type tells what to fix. */
   async function write(kind: TokenKind, request: HttpRequest, paced?: ScapiPacedOperation): Promise<void> {
-    if (paced) await pacer.take(paced);
     try {
-      await withToken(http, tokens, kind, request);
+      await withToken(http, tokens, kind, paced ? { ...request, beforeAttempt: () => pacer.take(paced) } : request);
     } catch (error) {
       if (error instanceof HttpError && !error.retryable) {
         const type = problemType(error);
@@ -111,10 +110,10 @@ export function createSfccOrdersClient(deps: {
     createOrder: (body) =>
       write('slas', { operation: 'sfcc.createOrders', method: 'POST', url: base, query, json: body }, 'createOrders'),
     async getOrder(orderNo) {
-      await pacer.take('getOrder');
       try {
         const response = await withToken(http, tokens, 'am', {
           operation: 'sfcc.getOrder',
+          beforeAttempt: () => pacer.take('getOrder'),
           method: 'GET',
           url: orderUrl(orderNo),
           query,

@@ -174,10 +174,10 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
    */
   async function call(operation: string, method: SfmcMethod, path: string, body?: unknown, options: { answeredOnly?: boolean; renewed?: boolean } = {}): Promise<HttpResponse> {
     const token = await tokens.get();
-    await pacer.take('rest');
     try {
       return await deps.http.request({
         operation: `sfmc.${operation}`,
+        beforeAttempt: () => pacer.take('rest'),
         method,
         url: `${token.restUrl}${path}`,
         headers: sfmcHeaders(token.accessToken),
