@@ -11,7 +11,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { awsBackfillDependencies } from './shared/backfill/awsDependencies';
 import { runBackfill } from './shared/backfill/run';
 import { CONNECTOR_NAMES, marketplaceById, resolveConfig } from './shared/config';

@@ -10,7 +10,7 @@ import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { commerceAws, sfccAvailableToSell } from './shared/commerce/awsDependencies';
 import { createMarketplaceGuard } from './shared/mirakl/callFrequency';
 import { type StockDeps, type StockRunResult, createStockConnector, runStockPush } from './shared/commerce/stockPush';

@@ -7,7 +7,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { awsIngestDependencies } from './shared/aws/ingestDependencies';
 import { marketplaceById, resolveConfig } from './shared/config';
 import { type IngestReport, runIngest } from './shared/ingest/ingestRun';

@@ -9,7 +9,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { resolveConfig } from './shared/config';
 import { logger, metrics, tracer } from './shared/observability';
 import { awsInbox, awsReconcileDeps, awsReconciliations } from './shared/operations/aws';

@@ -10,7 +10,7 @@ import './powertools-env';
 import { dirname, join, relative } from 'node:path';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, parseConfig, resolveConfig, sandboxConfigInput } from '../functions/shared/config';
 import { startLocalRuntime, type LocalRuntime } from './runtime';
 import { SFCC_SANDBOX_ORGANIZATION, SFCC_SANDBOX_SITE } from './sandboxes/sfcc';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { minIntervalMs } from './mirakl/callFrequency';
 import { ORGANIZATION_ID } from './sfcc/scapi';
 

@@ -3,7 +3,7 @@ import { BasePersistenceLayer, type IdempotencyRecord } from '@aws-lambda-powert
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BulkWindow } from '../../functions/shared/connector/bulkWindow';
 import { PermanentError, RetryableError, classify } from '../../functions/shared/connector/failures';
 import { RatePacer, shareOf } from '../../functions/shared/connector/pacer';

@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, eventBridgeClient } from '../aws/clients';
 import { createEventBridgePublisher } from '../aws/eventPublisher';
 import { DynamoExceptionRecorder } from '../aws/exceptionStore';

@@ -17,11 +17,10 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import type { BasePersistenceLayer } from '@aws-lambda-powertools/idempotency/persistence';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ZodError } from 'zod';
 import type { ConsumerName } from '../routes';
-import { type BusinessEvent, SOURCE_PRIVACY, parseBusinessEvent } from '../events';
+import { type BusinessEvent, EventEnvelopeSchema, SOURCE_PRIVACY, parseBusinessEvent } from '../events';
 import type { ExceptionInput, ExceptionRecorder } from '../exceptions';
 import type { AttemptEvent } from '../http';
 import { BulkWindow } from './bulkWindow';
@@ -85,7 +84,7 @@ export function parseRecord(record: SQSRecord): Parsed {
   }
   const marketplace = (raw as { detail?: { marketplace?: unknown } } | null)?.detail?.marketplace;
   const known = typeof marketplace === 'string' ? marketplace : undefined;
-  const envelope = EventBridgeSchema.safeParse(raw);
+  const envelope = EventEnvelopeSchema.safeParse(raw);
   if (!envelope.success) {
     const fields = [...new Set(envelope.error.issues.map((i) => i.path.join('.') || '(root)'))].join(', ');
     return { ok: false, marketplace: known, error: new PermanentError(`invalid EventBridge envelope (${fields})`) };

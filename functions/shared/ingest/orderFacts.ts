@@ -2,7 +2,7 @@
  * The heart of ingest: compares a Mirakl order with its stored snapshot and yields only the business facts that
  * changed (PRODUCT.md §2, "Which business facts an order produces"). Pure: no I/O, no clock.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRelayEmail, type MarketplaceConfig } from '../config';
 import {
   type BusinessEvent,

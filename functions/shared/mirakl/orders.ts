@@ -3,7 +3,7 @@
  * deprecated required fields absent) and Mirakl adds enum values without notice, so only what the product uses is
  * validated, enums are plain strings, and unknown fields pass through untouched.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Order states of OR11 we understand; anything else is kept but never produces a purchase fact. */
 export const KNOWN_ORDER_STATES = [

@@ -11,7 +11,7 @@
  *
  * A product with no record has nothing to sell (0). Both use the Account Manager token.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { SfccConfig } from '../config';
 import { HttpError, type HttpClient } from '../http';
 import { SfccTokens, sfccHosts } from './auth';

@@ -4,7 +4,7 @@
  * Manager's token response). The connector types its bodies with them, the sandbox validates with them, and the
  * contract tests prove they agree with `../shared/specs/sfcc/`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * SCAPI documents accept extra properties only when prefixed `c_` (custom attributes, configured in Business Manager):

@@ -3,7 +3,7 @@
  * something changed: the order itself is always re-read from Mirakl, so a notification can never inject order
  * data. SFCC callbacks (shipments, stock) carry their facts, which become SFCC business events.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const OrderChangedNotification = z
   .object({

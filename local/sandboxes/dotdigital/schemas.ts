@@ -12,7 +12,7 @@
  * record by record (a contact identity per contact-scoped record, no nested arrays) are the sandbox's, as Dotdigital
  * reports them: an error naming the value, or a failure in the import report.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { hasNestedArray } from './store';
 
 /** Dotdigital's ceiling on a contact or insight import request body. */

@@ -9,7 +9,7 @@
  * so; resource objects and their attributes are therefore strict, and only free-form maps (`properties`, patch
  * operations) take any key.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const KB = 1024;
 export const MAX_BODY_BYTES = 5 * KB * KB;
