@@ -355,12 +355,22 @@ export interface ConsumerOptions {
   pollIntervalMs?: number;
   /** Told about each failed invocation; the message only, never the payload (it holds personal data). */
   onInvocationError?: (functionName: string, error: Error) => void;
+  /**
+   * The function's timeout. An invocation still running then has failed, as in Lambda: nothing of its batch is
+   * deleted, and its execution environment is retired (its code may still be awaiting a call that never returns)
+   * and replaced through `newEnvironment`, as Lambda initialises a fresh one. Without it invocations run unbounded.
+   */
+  timeoutMs?: number;
+  /** A fresh execution environment (a new module instance) for one retired by a timeout. */
+  newEnvironment?: () => Promise<SqsLambdaHandler>;
 }
 
 export interface ConsumerStats {
   invocations: number;
-  /** Invocations that threw or returned an invalid batch response: the whole batch is retried. */
+  /** Invocations that threw, timed out or returned an invalid batch response: the whole batch is retried. */
   failedInvocations: number;
+  /** Invocations stopped at the function timeout (their environments replaced). */
+  timedOut: number;
   /** Records reported in batchItemFailures or part of a failed invocation. */
   failedRecords: number;
   deletedRecords: number;
@@ -382,7 +392,7 @@ function toRecord(message: ReceivedMessage, queue: LocalQueue): SQSRecord {
 
 /** The Lambda SQS event source mapping: polls the queue and invokes the handler with batches. */
 export class QueueConsumer {
-  readonly stats: ConsumerStats = { invocations: 0, failedInvocations: 0, failedRecords: 0, deletedRecords: 0 };
+  readonly stats: ConsumerStats = { invocations: 0, failedInvocations: 0, timedOut: 0, failedRecords: 0, deletedRecords: 0 };
   private timer?: NodeJS.Timeout;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly batchSize: number;
@@ -440,29 +450,56 @@ export class QueueConsumer {
       const messages = this.options.queue.receive(this.batchSize);
       if (messages.length === 0) return;
       const handler = this.take();
-      const run = this.invoke(handler, messages).finally(() => {
+      const run = this.invoke(handler, messages).then((outcome) => {
         this.inFlight.delete(run);
-        this.release(handler);
+        if (outcome === 'timed-out') this.retire();
+        else this.release(handler);
       });
       this.inFlight.add(run);
     }
   }
 
-  private async invoke(handler: SqsLambdaHandler, messages: ReceivedMessage[]): Promise<void> {
-    const { queue, functionName } = this.options;
+  /** Replaces an environment a timeout retired; until the new one is ready the function runs one fewer at once. */
+  private retire(): void {
+    const { newEnvironment, functionName } = this.options;
+    if (typeof this.options.handler === 'function' || !newEnvironment) return;
+    newEnvironment().then(
+      (fresh) => this.idle.push(fresh),
+      (error: unknown) => this.options.onInvocationError?.(functionName, error as Error),
+    );
+  }
+
+  private async invoke(handler: SqsLambdaHandler, messages: ReceivedMessage[]): Promise<'done' | 'failed' | 'timed-out'> {
+    const { queue, functionName, timeoutMs } = this.options;
     this.stats.invocations += 1;
     let failed: Set<string>;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const response = await handler(
+      const invocation = handler(
         { Records: messages.map((message) => toRecord(message, queue)) },
-        lambdaContext(functionName, queue.visibilityTimeoutSeconds * 1000),
+        lambdaContext(functionName, timeoutMs ?? queue.visibilityTimeoutSeconds * 1000),
       );
+      const timeout = new Promise<'timed-out'>((resolve) => {
+        if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timed-out'), timeoutMs);
+      });
+      const response = await Promise.race([invocation, timeout]);
+      if (response === 'timed-out') {
+        // A late rejection of the abandoned invocation is not the next invocation's business.
+        invocation.catch(() => undefined);
+        this.stats.timedOut += 1;
+        this.stats.failedInvocations += 1;
+        this.stats.failedRecords += messages.length;
+        this.options.onInvocationError?.(functionName, new Error(`Task timed out after ${timeoutMs} ms`));
+        return 'timed-out';
+      }
       failed = this.failedIds(response, messages);
     } catch (error) {
       this.stats.failedInvocations += 1;
       this.stats.failedRecords += messages.length;
       this.options.onInvocationError?.(functionName, error as Error);
-      return; // Nothing is deleted: every message of the batch becomes visible again after the timeout.
+      return 'failed'; // Nothing is deleted: every message of the batch becomes visible again after the timeout.
+    } finally {
+      clearTimeout(timer);
     }
     this.stats.failedRecords += failed.size;
     for (const message of messages) {
@@ -475,6 +512,7 @@ export class QueueConsumer {
         // the stale receipt handle the same way, and the message will be processed again (at-least-once).
       }
     }
+    return 'done';
   }
 
   /** Lambda treats a response naming an unknown or empty itemIdentifier as a failure of the whole batch. */

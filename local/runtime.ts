@@ -332,13 +332,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     for (const [i, plan] of plans.entries()) {
       const connector = connectors[i];
-      if (!plan.handlerFile || !connector) continue;
+      const handlerFile = plan.handlerFile;
+      if (!handlerFile || !connector) continue;
+      let environments = 0;
+      const environment = () => loadHandler<SqsLambdaHandler>(handlerFile, environments++);
       connector.consumer = new QueueConsumer({
         queue: connector.queue,
         // One module instance per concurrent invocation, as Lambda gives each execution environment its own state.
-        handler: await Promise.all(
-          Array.from({ length: plan.maxConcurrency }, (_, environment) => loadHandler<SqsLambdaHandler>(plan.handlerFile as string, environment)),
-        ),
+        handler: await Promise.all(Array.from({ length: plan.maxConcurrency }, environment)),
+        // The invocation's time is the queue's visibility timeout (what the handlers' context reports remaining).
+        timeoutMs: connector.queue.visibilityTimeoutSeconds * 1000,
+        newEnvironment: environment,
         functionName: `marketbridge-${plan.name}`,
         maxConcurrency: plan.maxConcurrency,
         ...(queueOptions.batchSize !== undefined ? { batchSize: queueOptions.batchSize } : {}),

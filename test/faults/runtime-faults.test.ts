@@ -25,9 +25,9 @@ import { type NetworkFaults, installNetworkFaults } from './network';
 import { connectorOf, emptyDeadLetterQueues, expectNoDeadLetters, redriveTwice, settled as queuesSettled } from './pipeline';
 
 /**
- * Locally the visibility timeout is also the Lambda's timeout, and nothing kills a batch that runs past it: keep it
- * well above a batch's duration, or a message comes back while its first delivery still runs (in AWS the visibility
- * timeout is six times the function timeout, so that cannot happen).
+ * Locally the visibility timeout is also the Lambda's timeout (middy ends a handler just before it, and the local
+ * event source stops one that still runs and replaces its environment): keep it well above a batch's duration, or
+ * a batch is cut short where in AWS, with the visibility timeout six times the function timeout, it would finish.
  */
 const VISIBILITY_SECONDS = 5;
 const MAX_RECEIVES = 3;

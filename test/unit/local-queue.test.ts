@@ -179,6 +179,43 @@ describe('queue consumer (Lambda SQS event source mapping)', () => {
     expect(() => new QueueConsumer({ queue, functionName: 'few', handler: [environment(3)], maxConcurrency: 2 })).toThrow(/1 execution environments for maxConcurrency 2/);
   });
 
+  it('stops an invocation at the function timeout: nothing deleted, its environment replaced by a fresh one', async () => {
+    const queues = new QueueRegistry();
+    const queue = queues.create({ name: 't', visibilityTimeoutSeconds: 0.1 });
+    const invocations: number[] = [];
+    let created = 0;
+    // Environment 0 hangs for ever (a call that never returns); every other one answers.
+    const environment = async () => {
+      const id = created++;
+      return async () => {
+        invocations.push(id);
+        if (id === 0) await new Promise(() => undefined);
+        return { batchItemFailures: [] };
+      };
+    };
+    const errors: string[] = [];
+    const consumer = new QueueConsumer({
+      queue,
+      functionName: 'hangs',
+      handler: [await environment()],
+      maxConcurrency: 1,
+      batchSize: 1,
+      pollIntervalMs: 5,
+      timeoutMs: 30,
+      newEnvironment: environment,
+      onInvocationError: (_, error) => void errors.push(error.message),
+    });
+    queue.send('m');
+    consumer.start();
+    await vi.waitFor(() => expect(queue.depth()).toEqual({ visible: 0, inFlight: 0 }), { timeout: 5000 });
+    await consumer.stop();
+    queues.stop();
+    // The hung environment never ran again; the message was redelivered to its replacement and deleted there.
+    expect(invocations).toEqual([0, 1]);
+    expect(errors).toEqual(['Task timed out after 30 ms']);
+    expect(consumer.stats).toMatchObject({ invocations: 2, timedOut: 1, failedRecords: 1, deletedRecords: 1 });
+  });
+
   it('retries only the records named in batchItemFailures; a poison record ends in the DLQ', async () => {
     const deliveries = new Map<string, number>();
     const { queue, dlq, consumer } = consumerSetup(async (event) => {
