@@ -120,7 +120,10 @@ export async function runBench(options: { quick?: boolean } = {}, progress: (ste
   add('latency.p99_ms', latency.p99Ms, 'ms');
 
   progress('lambda bundles');
-  for (const bundle of await benchBundles()) add(`lambda.${bundle.name}.bundle_kb`, bundle.kb, 'KB');
+  for (const bundle of await benchBundles(undefined, { initRuns: options.quick ? 1 : 3 })) {
+    add(`lambda.${bundle.name}.bundle_kb`, bundle.kb, 'KB');
+    add(`lambda.${bundle.name}.init_ms`, bundle.initMs, 'ms');
+  }
 
   const traffic: Record<string, ConnectorTraffic> = {
     klaviyo: { deliveriesPerOrder: klaviyo.live.events / klaviyo.live.orders, callsPerOrder: calls.klaviyo!.live / 1_000 },

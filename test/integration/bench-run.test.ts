@@ -19,7 +19,7 @@ const EXPECTED = [
   'mirakl.calls_per_poll',
   'latency.p50_ms',
   'latency.p99_ms',
-  ...handlerModules().map((name) => `lambda.${name}.bundle_kb`),
+  ...handlerModules().flatMap((name) => [`lambda.${name}.bundle_kb`, `lambda.${name}.init_ms`]),
   'cost.usd_per_million_orders',
 ];
 
