@@ -399,6 +399,7 @@ export class QueueConsumer {
   private readonly maxConcurrency: number;
   /** Handlers not running an invocation; a shared handler is always idle. */
   private readonly idle: SqsLambdaHandler[];
+  private stopped = false;
 
   constructor(private readonly options: ConsumerOptions) {
     this.batchSize = options.batchSize ?? 10;
@@ -410,6 +411,11 @@ export class QueueConsumer {
       throw new Error(`${options.functionName}: ${environments.length} execution environments for maxConcurrency ${this.maxConcurrency}`);
     }
     this.idle = environments ? [...environments] : [];
+  }
+
+  /** An environment free to take a batch: a shared handler always is; per-environment handlers when one is idle. */
+  private hasIdleEnvironment(): boolean {
+    return typeof this.options.handler === 'function' || this.idle.length > 0;
   }
 
   private take(): SqsLambdaHandler {
@@ -436,6 +442,7 @@ export class QueueConsumer {
   async stop(graceMs = STOP_GRACE_MS): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
+    this.stopped = true;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
@@ -446,7 +453,8 @@ export class QueueConsumer {
   }
 
   private poll(): void {
-    while (this.inFlight.size < this.maxConcurrency) {
+    // A slot whose environment was retired stays empty until its replacement is ready, as in Lambda.
+    while (this.inFlight.size < this.maxConcurrency && this.hasIdleEnvironment()) {
       const messages = this.options.queue.receive(this.batchSize);
       if (messages.length === 0) return;
       const handler = this.take();
@@ -462,7 +470,7 @@ export class QueueConsumer {
   /** Replaces an environment a timeout retired; until the new one is ready the function runs one fewer at once. */
   private retire(): void {
     const { newEnvironment, functionName } = this.options;
-    if (typeof this.options.handler === 'function' || !newEnvironment) return;
+    if (typeof this.options.handler === 'function' || !newEnvironment || this.stopped) return;
     newEnvironment().then(
       (fresh) => this.idle.push(fresh),
       (error: unknown) => this.options.onInvocationError?.(functionName, error as Error),
@@ -480,7 +488,7 @@ export class QueueConsumer {
         lambdaContext(functionName, timeoutMs ?? queue.visibilityTimeoutSeconds * 1000),
       );
       const timeout = new Promise<'timed-out'>((resolve) => {
-        if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timed-out'), timeoutMs);
+        if (timeoutMs !== undefined) timer = setTimeout(() => resolve('timed-out'), timeoutMs).unref();
       });
       const response = await Promise.race([invocation, timeout]);
       if (response === 'timed-out') {

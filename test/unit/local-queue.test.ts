@@ -216,6 +216,30 @@ describe('queue consumer (Lambda SQS event source mapping)', () => {
     expect(consumer.stats).toMatchObject({ invocations: 2, timedOut: 1, failedRecords: 1, deletedRecords: 1 });
   });
 
+  it('leaves a retired environment\'s slot empty until its slow replacement is ready: no batch goes to nothing', async () => {
+    const queues = new QueueRegistry();
+    const queue = queues.create({ name: 'slow', visibilityTimeoutSeconds: 0.02 });
+    let created = 0;
+    const environment = async () => {
+      const id = created++;
+      // Loading a fresh environment takes longer than the messages stay invisible.
+      if (id > 0) await new Promise((resolve) => setTimeout(resolve, 150));
+      return async () => {
+        if (id === 0) await new Promise(() => undefined);
+        return { batchItemFailures: [] };
+      };
+    };
+    const consumer = new QueueConsumer({ queue, functionName: 'slow', handler: [await environment()], maxConcurrency: 1, batchSize: 1, pollIntervalMs: 2, timeoutMs: 20, newEnvironment: environment });
+    for (let i = 0; i < 5; i += 1) queue.send(`m${i}`);
+    consumer.start();
+    await vi.waitFor(() => expect(queue.depth()).toEqual({ visible: 0, inFlight: 0 }), { timeout: 5000 });
+    await consumer.stop();
+    queues.stop();
+    // One timed-out invocation, then every batch on the replacement: none handed to a missing environment.
+    expect(consumer.stats).toMatchObject({ timedOut: 1, failedInvocations: 1, deletedRecords: 5 });
+    expect(created).toBe(2);
+  });
+
   it('retries only the records named in batchItemFailures; a poison record ends in the DLQ', async () => {
     const deliveries = new Map<string, number>();
     const { queue, dlq, consumer } = consumerSetup(async (event) => {
