@@ -122,15 +122,20 @@ describe('reconciliation', () => {
     const gate = { acquire: async () => (++attempts < 3 ? { granted: false, retryInMs: 20_000 } : { granted: true }) };
     const { deps: d } = deps([], new Delivered(), { gate, sleep: async (ms) => void waits.push(ms) });
     await reconcileMarketplace(d, debenhams, window);
-    // Asks every 5 s rather than sleeping the refusal's full-interval upper bound.
-    expect(waits).toEqual([5_000, 5_000]);
+    // Asks as often as the poller does rather than sleeping the refusal's full-interval upper bound.
+    expect(waits).toEqual([500, 500]);
   });
 
-  it('gives up with an error naming the marketplace when no OR11 slot comes in three minutes', async () => {
+  it('gives up with an error naming the marketplace after two OR11 intervals of its persona', async () => {
     const waits: number[] = [];
     const gate = { acquire: async () => ({ granted: false, retryInMs: 60_000 }) };
     const { deps: d } = deps([rawOrder('DB-7-A')], new Delivered(), { gate, sleep: async (ms) => void waits.push(ms) });
-    await expect(reconcileMarketplace(d, debenhams, window)).rejects.toThrow(/no OR11 call slot for debenhams in 3 minutes/);
-    expect(waits.reduce((a, b) => a + b, 0)).toBe(180_000);
+    await expect(reconcileMarketplace(d, debenhams, window)).rejects.toThrow(/no OR11 call slot for debenhams in 2 minutes/);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(120_000);
+    // An external partner's OR11 is every 15 minutes: two intervals would outlast the Lambda, so 10 minutes.
+    waits.length = 0;
+    const partner = { ...debenhams, persona: 'external-partner' as const };
+    await expect(reconcileMarketplace(d, partner, window)).rejects.toThrow(/in 10 minutes/);
+    expect(waits.reduce((a, b) => a + b, 0)).toBe(600_000);
   });
 });

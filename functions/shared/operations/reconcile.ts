@@ -11,7 +11,7 @@ import { type BusinessEvent, type DetailType, MIRAKL_DETAIL_TYPES } from '../eve
 import type { ExceptionRecorder } from '../exceptions';
 import { orderFacts } from '../ingest/orderFacts';
 import type { CallGate, MiraklOrdersSource, OrderSnapshotStore } from '../ingest/ports';
-import { waitForCallSlot } from '../mirakl/callFrequency';
+import { minIntervalMs, waitForCallSlot } from '../mirakl/callFrequency';
 import { readOrder } from '../mirakl/orders';
 import { CONNECTOR_ROUTES, enabledConnectors } from '../routes';
 
@@ -155,10 +155,14 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: 
 }
 
 /**
- * The poller and reconciliation share Mirakl's OR11 call frequency; the poller takes a slot at most once a minute,
- * so three minutes of asking every five seconds finds one unless something else polls without pause.
+ * The poller and reconciliation share Mirakl's OR11 call frequency. Asking as often as the poller does (every
+ * 500 ms) for two of the persona's OR11 intervals gives reconciliation a fair turn at two slot openings even when the
+ * poller runs at Mirakl's maximum; capped well inside the reconciliation Lambda's 15 minutes.
  */
-const OR11_SLOT_PATIENCE_MS = 180_000;
+const OR11_SLOT_POLL_MS = 500;
+const OR11_SLOT_PATIENCE_CAP_MS = 10 * 60_000;
+const or11Patience = (marketplace: MarketplaceConfig) =>
+  Math.min(2 * (minIntervalMs('OR11', marketplace.persona) ?? 60_000), OR11_SLOT_PATIENCE_CAP_MS);
 
 /** Reconciles one marketplace over Mirakl orders last updated in [since, until]. */
 export async function reconcileMarketplace(
@@ -171,8 +175,14 @@ export async function reconcileMarketplace(
     connectors.map(({ connector }) => [connector, { connector, orders: 0, delivered: 0, missing: 0, revenueLeakage: {}, missingOrders: [] }]),
   );
   let ordersInMirakl = 0;
-  const slot = await waitForCallSlot(deps.gate, marketplace.id, 'OR11', { patienceMs: OR11_SLOT_PATIENCE_MS, pollEveryMs: 5_000, sleep: deps.sleep });
-  if (!slot.granted) throw new Error(`no OR11 call slot for ${marketplace.id} in 3 minutes: something else may be polling without pause`);
+  const patienceMs = or11Patience(marketplace);
+  const slot = await waitForCallSlot(deps.gate, marketplace.id, 'OR11', { patienceMs, pollEveryMs: OR11_SLOT_POLL_MS, sleep: deps.sleep });
+  if (!slot.granted) {
+    throw new Error(
+      `no OR11 call slot for ${marketplace.id} in ${patienceMs / 60_000} minutes: the poller takes every one ` +
+        '(poll less often than Mirakl allows, or run reconciliation again)',
+    );
+  }
   const source = await deps.orders(marketplace.id);
   const untilMs = window.until.getTime();
   for await (const page of source.pages({ startUpdateDate: window.since })) {
