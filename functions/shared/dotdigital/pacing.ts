@@ -37,7 +37,8 @@ export function pacedHttp(http: HttpClient, pacer: Pick<RatePacer<DotdigitalTier
   return {
     request(request) {
       const tier = dotdigitalTierOf(request.operation);
-      return http.request({ ...request, beforeAttempt: () => pacer.take(tier) });
+      const own = request.beforeAttempt;
+      return http.request({ ...request, beforeAttempt: async () => (await own?.(), pacer.take(tier)) });
     },
   };
 }

@@ -483,8 +483,9 @@ export async function attachSfmcSandbox(
   const configured = [sfmc.journeys.confirmed, sfmc.journeys.shipped].flatMap((j) => (j ? [j.eventDefinitionKey] : []));
   const sandbox = await startSfmcSandbox({
     port: options.port ?? DEFAULT_SFMC_SANDBOX_PORT,
-    // The local runtime gives the connector one execution environment per concurrency slot, each with its own token.
-    clientMachines: sfmc.maxConcurrency,
+    // The local runtime gives the connector one execution environment per concurrency slot, each with its own token,
+    // and replaces one that timed out while its token still lives: room for one replacement per slot.
+    clientMachines: 2 * sfmc.maxConcurrency,
     // The configured external keys, with the columns MarketBridge writes.
     dataExtensions: {
       [sfmc.dataExtensions.customers]: SFMC_SANDBOX_DATA_EXTENSIONS.MarketBridge_Customers as DataExtensionDefinition,
