@@ -59,7 +59,10 @@ export async function startHarness(
   let now = Date.parse('2026-11-22T10:00:00Z');
   const clock = { now: () => now };
   const dynamo = await startLocalDynamo({ tablePrefix: `t${Math.random().toString(36).slice(2, 8)}-` });
-  const sandbox = await startKlaviyoSandbox({ apiKeys: [KLAVIYO_TEST_KEY] });
+  // The connector's waits (Retry-After, backoff) shrink to milliseconds below; the sandbox's rate-limit clock moves on
+  // by what they would have been, or a quick run of invocations meets the same full window again and again.
+  let waited = 0;
+  const sandbox = await startKlaviyoSandbox({ apiKeys: [KLAVIYO_TEST_KEY], now: () => Date.now() + waited });
   const config = klaviyoConfig({ baseUrl: sandbox.url, ...options.connector });
   const registry = new QueueRegistry(clock);
   const dlq = registry.create({ name: 'klaviyo-dlq', retentionSeconds: 14 * 24 * 3600 });
@@ -86,7 +89,10 @@ export async function startHarness(
   const http = createHttpClient({
     timeoutMs: options.httpTimeoutMs ?? 500,
     // Waits shrink to a few milliseconds: the tests are about outcomes, not wall-clock time.
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5))),
+    sleep: (ms) => {
+      waited += ms;
+      return new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5)));
+    },
     onAttempt: rateLimitObserver(metrics),
   });
   let closed = false;
