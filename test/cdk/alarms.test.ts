@@ -4,7 +4,7 @@
  * weekly-report functions with their schedules and least-privilege grants, queue names for redrive; the
  * synthesis runs the cdk-nag AwsSolutions checks, which fail it on any unacknowledged finding.
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { cursorLagMinutes } from '../../lib/constructs/operations';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
 const config = parseConfig({
   ...sandboxConfigInput,
@@ -26,11 +27,6 @@ const config = parseConfig({
 });
 
 type Resource = { Type: string; Properties: Record<string, any> };
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
-
 describe('operations in the stack', () => {
   let stack: MarketBridgeStack;
   let template: Template;
@@ -114,8 +110,7 @@ describe('operations in the stack', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 7 ? * MON *)' });
     const policies = template.findResources('AWS::IAM::Policy') as Record<string, Resource>;
     const statementsOf = (fn: IConstruct) => {
-      const role = (fn as unknown as { role: IConstruct }).role;
-      return policies[logicalId(role.node.findChild('DefaultPolicy'))]!.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+      return defaultPolicyStatements(policies, (fn as unknown as { role: IConstruct }).role);
     };
     const actions = (fn: IConstruct) => statementsOf(fn).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
     expect(actions(stack.operations.reconcile).filter((a) => a.startsWith('dynamodb:') || a.startsWith('sns:'))).toEqual([

@@ -2,19 +2,18 @@
  * The history-load job: a state machine looping over the backfill function (wait while the export is pending,
  * again while the load is unfinished, succeed when done), least-privilege grants, and cdk-nag AwsSolutions clean.
  */
-import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { BackfillJob } from '../../lib/constructs/backfill';
 import { BULK_BATCHING, MarketBridgeConnector } from '../../lib/constructs/connector';
 import { MarketBridgeTables } from '../../lib/constructs/tables';
+import { logicalId, type PolicyStatement } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown };
 const config = parseConfig({
   ...sandboxConfigInput,
   connectors: { klaviyo: { enabled: true, secretName: 'marketbridge/klaviyo', maxConcurrency: 3 } },
@@ -37,11 +36,6 @@ function build() {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, job, klaviyo, tables };
 }
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('BackfillJob', () => {
   let built: ReturnType<typeof build>;
@@ -78,7 +72,7 @@ describe('BackfillJob', () => {
     const policy = Object.values(resources).find(
       (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles).includes(logicalId(built.job.function.role!)),
     )!;
-    const statements = policy.Properties.PolicyDocument.Statement as Statement[];
+    const statements = policy.Properties.PolicyDocument.Statement as PolicyStatement[];
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions.sort()).toEqual(
       [

@@ -3,20 +3,15 @@
  * and only the table actions they use, a stock schedule per marketplace, the acceptance deadline watch with its
  * schedule and an alarm per marketplace; cdk-nag AwsSolutions clean (synthesis fails on any finding).
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, sandboxConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
+import { defaultPolicyStatements, logicalId, type PolicyStatement } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown };
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 const config = parseConfig({
   ...sandboxConfigInput,
@@ -32,9 +27,8 @@ describe('Mirakl return path in the stack', () => {
   let template: Template;
   let resources: Record<string, { Type: string; Properties: Record<string, any> }>;
 
-  function statementsOf(fn: IConstruct): Statement[] {
-    const role = (fn as unknown as { role: IConstruct }).role;
-    return resources[logicalId(role.node.findChild('DefaultPolicy'))]!.Properties.PolicyDocument.Statement as Statement[];
+  function statementsOf(fn: IConstruct): PolicyStatement[] {
+    return defaultPolicyStatements(resources, (fn as unknown as { role: IConstruct }).role);
   }
 
   function dynamoActions(fn: IConstruct, table: IConstruct): string[] {

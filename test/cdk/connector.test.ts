@@ -1,15 +1,14 @@
-import { App, type CfnElement, Stack, Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Config, parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { eventPatternFor } from '../../functions/shared/routes';
 import { BULK_BATCHING, MarketBridgeConnector } from '../../lib/constructs/connector';
 import { MarketBridgeTables } from '../../lib/constructs/tables';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown };
 
 function configWith(klaviyo: Record<string, unknown>): Config {
   return parseConfig({
@@ -34,11 +33,6 @@ function build(config: Config) {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stack, connector, bus, tables };
 }
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('MarketBridgeConnector (Klaviyo)', () => {
   let built: ReturnType<typeof build>;
@@ -104,8 +98,7 @@ describe('MarketBridgeConnector (Klaviyo)', () => {
 
   it('least privilege: its idempotency and exception tables, its own secret, its own queue', () => {
     const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
-    const role = built.connector.function.role as IConstruct;
-    const statements = resources[logicalId(role.node.findChild('DefaultPolicy'))]!.Properties.PolicyDocument.Statement as Statement[];
+    const statements = defaultPolicyStatements(resources, built.connector.function.role);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(actions.every((a) => !a.endsWith(':*') && a !== '*')).toBe(true);
     const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));

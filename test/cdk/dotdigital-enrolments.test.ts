@@ -4,7 +4,7 @@
  * EventBridge Scheduler, with only its state rows, the inbox and the Dotdigital secret; leases outlive the functions
  * that hold them. cdk-nag AwsSolutions clean (addMarketBridge applies it and synthesis throws on a finding).
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,14 +14,9 @@ import { ORDER_LEASE_TTL_MS } from '../../functions/shared/connector/lease';
 import { ENROLMENT_RUN_MINUTES, ENROLMENT_RUN_TIMEOUT_SECONDS } from '../../functions/shared/dotdigital/enrolments';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
 type Resources = Record<string, { Type: string; Properties: Record<string, any> }>;
-type Statement = { Action: string | string[]; Resource: unknown };
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('Dotdigital enrolment run and order leases in the stack', () => {
   let stack: MarketBridgeStack;
@@ -30,8 +25,7 @@ describe('Dotdigital enrolment run and order leases in the stack', () => {
 
   /** Each DynamoDB table the function's policy names, with its actions. */
   const tableActions = (fn: IConstruct & { role?: unknown }) => {
-    const policy = (fn.role as IConstruct).node.findChild('DefaultPolicy');
-    const statements = resources[logicalId(policy)]!.Properties.PolicyDocument.Statement as Statement[];
+    const statements = defaultPolicyStatements(resources, fn.role as IConstruct);
     const byTable: Record<string, string[]> = {};
     for (const [key, table] of Object.entries(stack.tables)) {
       const actions = statements.filter((s) => JSON.stringify(s.Resource).includes(logicalId(table))).flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));

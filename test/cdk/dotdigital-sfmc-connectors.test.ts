@@ -2,18 +2,17 @@
  * The Dotdigital and SFMC connectors deployed with the shared connector construct, side by side in one stack
  * checked by cdk-nag AwsSolutions: each its own queue, DLQ, rule, throttle and secret, and nothing of the other's.
  */
-import { App, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { eventPatternFor } from '../../functions/shared/routes';
 import { MarketBridgeConnector } from '../../lib/constructs/connector';
 import { MarketBridgeTables } from '../../lib/constructs/tables';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown };
 
 const config = parseConfig({
   ...sandboxConfigInput,
@@ -22,11 +21,6 @@ const config = parseConfig({
     sfmc: { enabled: true, secretName: 'marketbridge/sfmc', subdomain: 'mc-tenant', maxConcurrency: 4, marketplaces: ['debenhams'] },
   },
 });
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('Dotdigital and SFMC connector constructs', () => {
   let stack: Stack;
@@ -91,8 +85,7 @@ describe('Dotdigital and SFMC connector constructs', () => {
     const resources = template.toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
     for (const [name, other] of [['dotdigital', 'sfmc'], ['sfmc', 'dotdigital']] as const) {
       const connector = built[name];
-      const policy = (connector.function.role as IConstruct).node.findChild('DefaultPolicy');
-      const statements = resources[logicalId(policy)]!.Properties.PolicyDocument.Statement as Statement[];
+      const statements = defaultPolicyStatements(resources, connector.function.role);
       const text = JSON.stringify(statements);
       expect(text).toContain(`:secret:marketbridge/${name}-??????`);
       expect(text).not.toContain(`marketbridge/${other}`);

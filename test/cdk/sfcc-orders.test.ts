@@ -3,22 +3,16 @@
  * with the SFCC secret, read access to the SKU map by batch get only, its order leases in the state table (exact
  * actions), and cdk-nag AwsSolutions clean.
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sandboxConfig } from '../../functions/shared/config';
 import { eventPatternFor } from '../../functions/shared/routes';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
 import { SFCC_SECRET, sfccConfig } from '../support/sfccFixtures';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown };
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('sfcc-orders in the stack', () => {
   const config = sfccConfig('https://unused.example');
@@ -55,8 +49,7 @@ describe('sfcc-orders in the stack', () => {
   it('may read the SFCC secret, batch-get the mappings table and take order leases in state, nothing broader', () => {
     const connector = stack.sfccOrders!.connector;
     const resources = template.toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
-    const policy = (connector.function.role as IConstruct).node.findChild('DefaultPolicy');
-    const statements = resources[logicalId(policy)]!.Properties.PolicyDocument.Statement as Statement[];
+    const statements = defaultPolicyStatements(resources, connector.function.role);
     const text = JSON.stringify(statements);
     expect(text).toContain(`:secret:${SFCC_SECRET}-??????`);
     const mappings = statements.find((s) => JSON.stringify(s.Resource).includes(logicalId(stack.tables.mappings)));

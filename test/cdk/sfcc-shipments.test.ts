@@ -3,20 +3,15 @@
  * SHIPMENTS_READ_MINUTES through EventBridge Scheduler, with only its cursor row's table access, the bus and the SFCC
  * secret; cdk-nag AwsSolutions clean (addMarketBridge applies it and synthesis throws on a finding).
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/shared/config';
 import { SHIPMENTS_READ_MINUTES } from '../../functions/shared/sfcc/shipmentsRun';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
 import { SFCC_SECRET, sfccConfig } from '../support/sfccFixtures';
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
 const withTracking = (enabled: boolean) => {
   const base = sfccConfig('https://unused.example');
@@ -58,8 +53,7 @@ describe('sfcc-shipments in the stack', () => {
   it('may read its cursor, put events on the bus and read the SFCC secret, nothing broader', () => {
     const shipments = stack.sfccShipments!;
     const resources = template.toJSON().Resources as Record<string, { Properties: Record<string, any> }>;
-    const policy = (shipments.function.role as IConstruct).node.findChild('DefaultPolicy');
-    const statements = resources[logicalId(policy)]!.Properties.PolicyDocument.Statement as { Action: string | string[] }[];
+    const statements = defaultPolicyStatements(resources, shipments.function.role);
     const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).filter((a) => !a.startsWith('logs:') && !a.startsWith('xray:'));
     expect(actions.sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'secretsmanager:GetSecretValue']);
     expect(JSON.stringify(statements)).toContain(`:secret:${SFCC_SECRET}-??????`);

@@ -2,20 +2,14 @@
  * The SFMC connector in the stack may write its journey-entry markers to the `state` table with exactly the actions
  * the ledger uses (claim, read an earlier claim, mark, release), and the other marketing connectors may not.
  */
-import { App, type CfnElement } from 'aws-cdk-lib';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { TABLES } from '../../functions/shared/aws/tables';
 import { parseConfig, sandboxConfigInput } from '../../functions/shared/config';
 import { addMarketBridge } from '../../lib/marketbridge-app';
+import { defaultPolicyStatements, logicalId } from '../support/cdk';
 
-type Statement = { Action: string | string[]; Resource: unknown };
-
-const logicalId = (construct: IConstruct) => {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
-};
 
 describe('SFMC journey-entry ledger permissions', () => {
   it('sfmc gets PutItem, GetItem and DeleteItem on the state table, with its name; klaviyo nothing there', () => {
@@ -31,7 +25,7 @@ describe('SFMC journey-entry ledger permissions', () => {
     const state = JSON.stringify({ 'Fn::GetAtt': [logicalId(stack.tables.state), 'Arn'] });
     const stateActions = (name: 'klaviyo' | 'sfmc') => {
       const fn = stack.marketing[name]!.function;
-      const statements = resources[logicalId(fn.role!.node.findChild('DefaultPolicy'))]!.Properties.PolicyDocument.Statement as Statement[];
+      const statements = defaultPolicyStatements(resources, fn.role);
       return statements.filter((s) => JSON.stringify(s.Resource) === state).flatMap((s) => [s.Action].flat()).sort();
     };
     expect(stateActions('sfmc')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem']);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type CfnElement, Validations } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -13,19 +13,14 @@ import type { MarketBridgeFunction } from '../../lib/constructs/function';
 import { everyConnectorConfig } from '../../bench/pipeline';
 import { addMarketBridge } from '../../lib/marketbridge-app';
 import type { MarketBridgeStack } from '../../lib/marketbridge-stack';
+import { defaultPolicyStatements, logicalId, type PolicyStatement } from '../support/cdk';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string };
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
 
 function build(config: Config) {
   const app = new App();
   const stack = addMarketBridge(app, config);
   return { app, stack };
-}
-
-function logicalId(construct: IConstruct): string {
-  const element = (construct.node.defaultChild ?? construct) as CfnElement;
-  return element.stack.getLogicalId(element);
 }
 
 function asList<T>(value: T | T[]): T[] {
@@ -59,9 +54,8 @@ describe('MarketBridge stack (sandbox configuration)', () => {
     resources = template.toJSON().Resources as Record<string, Resource>;
   });
 
-  function policyStatementsOf(roleConstruct: IConstruct): Statement[] {
-    const policyId = logicalId(roleConstruct.node.findChild('DefaultPolicy'));
-    return resources[policyId]!.Properties.PolicyDocument.Statement as Statement[];
+  function policyStatementsOf(roleConstruct: IConstruct): PolicyStatement[] {
+    return defaultPolicyStatements(resources, roleConstruct);
   }
 
   it('has the expected resources', () => {
@@ -251,7 +245,7 @@ describe('MarketBridge stack (sandbox configuration)', () => {
     // Across the whole template: no `*` in any action, `*` resources only for what supports no resource-level
     // permissions (X-Ray; CloudWatch GetMetricData for the weekly report), no managed policies.
     for (const policy of Object.values(template.findResources('AWS::IAM::Policy')) as Resource[]) {
-      for (const statement of policy.Properties.PolicyDocument.Statement as Statement[]) {
+      for (const statement of policy.Properties.PolicyDocument.Statement as PolicyStatement[]) {
         for (const action of asList(statement.Action)) expect(action).not.toContain('*');
         if (asList(statement.Resource).includes('*')) {
           expect(asList(statement.Action).every((action) => action.startsWith('xray:') || action === 'cloudwatch:GetMetricData')).toBe(true);
