@@ -138,6 +138,38 @@ export class HttpError extends Error {
   }
 }
 
+/** The HTTP layer's error behind `error`: itself, or the cause of a failure that wraps it (e.g. a PermanentError). */
+export function httpErrorOf(error: unknown): HttpError | undefined {
+  if (error instanceof HttpError) return error;
+  return error instanceof Error && error.cause instanceof HttpError ? error.cause : undefined;
+}
+
+/**
+ * The server itself refused the request with an error status, so it did nothing. Not a 504: a gateway's timeout,
+ * after which the server behind it may still have acted.
+ */
+const refusedByServer = (d: Pick<HttpErrorDetails, 'kind' | 'status'>) => d.kind === 'status' && d.status !== 504;
+
+/** `error` is an error status the server answered with (see refusedByServer). */
+export function refusedByServerError(error: unknown): boolean {
+  const http = httpErrorOf(error);
+  return http !== undefined && refusedByServer(http);
+}
+
+/**
+ * Connection failures that happen before a byte of the request is written (undici/Node codes). A reset
+ * (ECONNRESET) is not here: it may come after the request was read, and fetch does not say which.
+ */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** The request never left: the connection failed before it was written, so the server saw nothing. */
+export function neverSent(error: unknown): boolean {
+  const http = httpErrorOf(error);
+  // HttpError's cause is fetch's TypeError, whose own cause carries the socket error code.
+  const code = (http?.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return http?.kind === 'network' && typeof code === 'string' && NOT_SENT_CODES.has(code);
+}
+
 function describe(d: HttpErrorDetails): string {
   const what =
     d.kind === 'status'
@@ -292,8 +324,7 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
           options.onAttempt?.({ ...event, outcome: 'success', durationMs });
           return { ...result.response, attempts: n };
         }
-        const answered = result.error.kind === 'status' && result.error.status !== 504;
-        const willRetry = result.error.retryable && n < maxAttempts && (answered || !request.retryAnsweredOnly);
+        const willRetry = result.error.retryable && n < maxAttempts && (refusedByServer(result.error) || !request.retryAnsweredOnly);
         const delayMs = willRetry
           ? result.retryAfterMs !== undefined
             ? Math.min(result.retryAfterMs, policy.maxDelayMs)

@@ -90,6 +90,10 @@ describe('enrolFailure', () => {
     expect(enrolFailure(enrolError({ status: 500 })).kind).toBe('unknown');
     expect(enrolFailure(enrolError({ kind: 'timeout' })).kind).toBe('unknown');
     expect(enrolFailure(enrolError({ kind: 'network' })).kind).toBe('unknown');
+    // A connection refused before the request was written never reached Dotdigital: nothing to report as uncertain.
+    const socket = (code: string) => new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+    expect(enrolFailure(enrolError({ kind: 'network', cause: socket('ECONNREFUSED') })).kind).toBe('not-sent');
+    expect(enrolFailure(enrolError({ kind: 'network', cause: socket('ECONNRESET') })).kind).toBe('unknown');
     const refused = new PermanentError('dotdigital.enrol failed, HTTP 400: ERROR_PROGRAM_NOT_ACTIVE', { cause: enrolError({ status: 400, retryable: false }) });
     expect(enrolFailure(refused)).toEqual({ kind: 'refused', reason: refused.message });
     // Discovery, credentials or access failing: the enrolment was never looked at.

@@ -25,7 +25,7 @@ import type { Config } from '../config';
 import type { LeaseStore } from '../connector/lease';
 import { PermanentError } from '../connector/failures';
 import type { ExceptionRecorder } from '../exceptions';
-import { HttpError } from '../http';
+import { httpErrorOf, neverSent } from '../http';
 import type { DotdigitalApi, Json } from './api';
 import { dotdigitalSettings, paths } from './requests';
 
@@ -225,10 +225,11 @@ export type EnrolOutcome =
  * (credentials, region discovery) happened before it was sent.
  */
 export function enrolFailure(error: unknown): EnrolOutcome {
-  const http = error instanceof HttpError ? error : error instanceof PermanentError && error.cause instanceof HttpError ? error.cause : undefined;
+  const http = httpErrorOf(error);
   const reason = error instanceof Error ? error.message : String(error);
-  // 401 and 403 (after the rediscovery a moved account gets) refuse the caller before looking at the request.
-  if (!http || http.operation !== 'dotdigital.enrol' || http.status === 401 || http.status === 403) return { kind: 'not-sent', error };
+  // 401 and 403 (after the rediscovery a moved account gets) refuse the caller before looking at the request; a
+  // connection that failed before the request was written never reached Dotdigital.
+  if (!http || http.operation !== 'dotdigital.enrol' || http.status === 401 || http.status === 403 || neverSent(http)) return { kind: 'not-sent', error };
   // A cap (429, v2's 400 ERROR_APIUSAGE_EXCEEDED) or load shedding (503) is answered before any work is done.
   if (http.rateLimited || http.status === 429 || http.status === 503) return { kind: 'later', reason };
   if (error instanceof PermanentError) return { kind: 'refused', reason };

@@ -11,7 +11,7 @@
  */
 
 import { setTimeout as delay } from 'node:timers/promises';
-import { HttpError } from '../http';
+import { HttpError, neverSent } from '../http';
 
 export type MiraklPersona = 'default' | 'external-partner';
 
@@ -100,27 +100,12 @@ export function minIntervalMs(operation: GuardedOperation, persona: MiraklPerson
  */
 export type CallOutcome = 'answered' | 'not-sent' | 'unknown';
 
-/**
- * Connection failures that happen before a byte of the request is written (undici/Node codes). A reset
- * (ECONNRESET) is not here: it may come after the request was read, and fetch does not say which.
- */
-const NOT_SENT_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 export function callOutcome(error: unknown): CallOutcome {
   // Anything but the HTTP layer's own error may have come after the request left: not ours to give back.
   if (!(error instanceof HttpError)) return 'unknown';
   // A status means an answer, even when the body then failed to arrive or parse.
   if (error.status !== undefined) return 'answered';
-  // HttpError's cause is fetch's TypeError, whose own cause carries the socket error code.
-  const code = (error.cause as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  return error.kind === 'network' && typeof code === 'string' && NOT_SENT_CODES.has(code) ? 'not-sent' : 'unknown';
+  return neverSent(error) ? 'not-sent' : 'unknown';
 }
 
 /**

@@ -15,7 +15,7 @@ import type { RatePacer } from '../connector/pacer';
 import type { BusinessEvent } from '../events';
 import type { ExceptionRecorder } from '../exceptions';
 import { isErasure } from '../privacy/erasure';
-import { HttpError, type HttpClient, type HttpResponse } from '../http';
+import { HttpError, type HttpClient, type HttpResponse, refusedByServerError } from '../http';
 import type { JourneyEntryLedger, JourneyEntryMarker } from './journeyLedger';
 import { SFMC, type SfmcWork } from './mapping';
 import { type SfmcPacedOperation, sfmcPacer } from './pacing';
@@ -142,15 +142,6 @@ function sfmcErrorCode(error: HttpError): string | undefined {
   return code ? `errorcode ${code}` : undefined;
 }
 
-/**
- * The HTTP error of a call SFMC answered with an error status, so nothing entered; undefined when the outcome is
- * unknown: no answer (timeout, reset), or a 504, a gateway's timeout after which SFMC may still have acted.
- */
-function refusalOf(error: unknown): HttpError | undefined {
-  const http = error instanceof HttpError ? error : error instanceof Error && error.cause instanceof HttpError ? error.cause : undefined;
-  return http?.kind === 'status' && http.status !== 504 ? http : undefined;
-}
-
 const markerOf = (work: JourneyWork): JourneyEntryMarker => ({
   eventId: work.eventId,
   eventDefinitionKey: work.journey.eventDefinitionKey,
@@ -226,7 +217,8 @@ export function createSfmcConnector(deps: SfmcConnectorDeps): Connector {
     try {
       return await post();
     } catch (error) {
-      if (refusalOf(error)) await Promise.all(claimed.map((work) => journeys.release(markerOf(work))));
+      // SFMC answered with an error status, so nothing entered; with no answer (or a 504) the claim stays.
+      if (refusedByServerError(error)) await Promise.all(claimed.map((work) => journeys.release(markerOf(work))));
       throw error;
     }
   }
