@@ -4,6 +4,7 @@
  * are idempotent on the event id, so a redriven record already delivered is skipped.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { CONNECTOR_NAMES } from '../functions/shared/config';
 import { DEFAULT_STACK_NAME, redriveTasks, startRedrive, UnknownQueueError } from '../functions/shared/operations/queues';
@@ -20,7 +21,7 @@ export async function redrive(
   out: Output,
   _stdin?: NodeJS.ReadableStream,
   sqs: () => SQSClient = () => new SQSClient({}),
-  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms: number) => Promise<unknown> = delay,
 ): Promise<number> {
   const { values } = parseArgs({
     args,

@@ -3,6 +3,7 @@
  * accepting the rest; the SDK does not retry those, so failed entries are re-sent here with backoff, and the call
  * rejects (naming the event ids) only if some still fail — the caller then keeps its cursor where it was.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { type EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { BusinessEvent } from '../events';
 import { backoffDelayMs, type RetryPolicy } from '../http';
@@ -49,7 +50,7 @@ export interface EventBridgePublisherOptions {
 
 export function createEventBridgePublisher(options: EventBridgePublisherOptions): EventPublisher {
   const retry = options.retry ?? { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 5_000 };
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = options.sleep ?? delay;
   const random = options.random ?? Math.random;
 
   async function putBatch(events: readonly BusinessEvent[]): Promise<void> {

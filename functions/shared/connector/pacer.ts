@@ -3,6 +3,7 @@
  * history load runs close to the limit without tripping it. A sliding log is stricter than the fixed windows
  * vendors count in, so staying under it never earns a 429 from our own traffic.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 export interface RateLimit {
   perSecond: number;
   perMinute: number;
@@ -24,7 +25,7 @@ export class RatePacer<Op extends string> {
     options: PacerOptions = {},
   ) {
     this.now = options.now ?? Date.now;
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? delay;
   }
 
   /** Resolves when one more call of `op` stays within both windows; callers are served in order. */
