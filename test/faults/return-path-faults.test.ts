@@ -212,9 +212,10 @@ async function expectStockRight(): Promise<void> {
   runtime.sandbox.stock.settle();
   for (const mp of MARKETPLACES) {
     const buffer = marketplaceById(runtime.config, mp).stockBuffer;
-    for (const offer of world().offers(mp)) {
-      const productId = sandboxProductId(offer.sku);
-      if (productId) expect(offer.quantity, `${mp} ${offer.sku}`).toBe(sellable(availableToSell(productId), buffer));
+    const mapped = world().offers(mp).filter((offer) => sandboxProductId(offer.sku) !== undefined);
+    expect(mapped.length, `${mp}: offers mapped to an SFCC product`).toBeGreaterThan(0);
+    for (const offer of mapped) {
+      expect(offer.quantity, `${mp} ${offer.sku}`).toBe(sellable(availableToSell(sandboxProductId(offer.sku)!), buffer));
     }
   }
   // The imports followed up, so the next scenario starts with none outstanding.
