@@ -1,6 +1,6 @@
 /**
- * Bounded concurrency for a bulk batch's independent imports: at most `limit` runs at once, the next starting as one
- * finishes. It settles only once every started run has (an import still running when the batch fails must not outlive
+ * Bounded concurrency for independent work (a bulk batch's imports, reconciliation's delivery reads): at most
+ * `limit` runs at once, the next starting as one finishes. It settles only once every started run has (an import still running when the batch fails must not outlive
  * the batch's leases or be left polling), then throws the first failure; after a failure nothing new is started.
  */
 export async function inFlight<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>): Promise<void> {

@@ -12,6 +12,7 @@ import type { ExceptionRecorder } from '../exceptions';
 import { orderFacts } from '../ingest/orderFacts';
 import type { CallGate, MiraklOrdersSource, OrderSnapshotStore } from '../ingest/ports';
 import { minIntervalMs, waitForCallSlot } from '../mirakl/callFrequency';
+import { inFlight } from '../connector/inFlight';
 import { readOrder } from '../mirakl/orders';
 import { CONNECTOR_ROUTES, enabledConnectors } from '../routes';
 
@@ -148,12 +149,6 @@ export function expectedOrder(raw: unknown, emitted: readonly string[], marketpl
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += limit) results.push(...(await Promise.all(items.slice(i, i + limit).map(run))));
-  return results;
-}
-
 /**
  * The poller and reconciliation share Mirakl's OR11 call frequency. Asking as often as the poller does (every
  * 500 ms) for two of the persona's OR11 intervals gives reconciliation a fair turn at two slot openings even when the
@@ -198,7 +193,7 @@ export async function reconcileMarketplace(
       const order = expectedOrder(raw, snapshots.get(ids[i] ?? '')?.snapshot.emitted ?? [], marketplace);
       return order ? [order] : [];
     });
-    await mapLimited(expected, CONCURRENCY, async (order) => {
+    await inFlight(expected, CONCURRENCY, async (order) => {
       for (const { connector, detailTypes } of connectors) {
         const wanted = [...order.facts].filter(([, type]) => detailTypes.has(type)).map(([id]) => id);
         if (wanted.length === 0) continue;
