@@ -2,7 +2,6 @@
  * Dotdigital connector Lambda: business events from its SQS queue become contacts and `orders` insight data; order
  * leases and pending programme enrolments live in the `state` table.
  */
-import { documentClient } from './shared/aws/clients';
 import { DynamoEnrolmentStore } from './shared/aws/enrolmentStore';
 import { DynamoLeaseStore } from './shared/aws/leaseStore';
 import { TABLES, tableName } from './shared/aws/tables';
@@ -11,8 +10,7 @@ import { DOTDIGITAL_TIMEOUT_MS, createDotdigitalConnector, dotdigitalRetryAfter 
 
 export const handler = connectorHandler(
   'dotdigital',
-  ({ config, http, secret }) => {
-    const client = documentClient();
+  ({ config, http, secret, documents: client }) => {
     const state = tableName(TABLES.state);
     return createDotdigitalConnector({
       config,

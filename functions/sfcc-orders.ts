@@ -3,7 +3,6 @@
  * attributes; refunds and cancellations update them, holding the order's lease in the `state` table. Products come
  * from the SKU map in the `mappings` table.
  */
-import { documentClient } from './shared/aws/clients';
 import { DynamoLeaseStore } from './shared/aws/leaseStore';
 import { TABLES, tableName } from './shared/aws/tables';
 import { DynamoMappingTable } from './shared/commerce/dynamoMappings';
@@ -13,8 +12,7 @@ import { createSfccOrdersConnector } from './shared/sfcc/connector';
 
 export const handler = connectorHandler(
   'sfcc-orders',
-  ({ config, http, secret }) => {
-    const client = documentClient();
+  ({ config, http, secret, documents: client }) => {
     const mappings = new DynamoMappingTable(client, tableName(TABLES.mappings));
     return createSfccOrdersConnector({
       config,

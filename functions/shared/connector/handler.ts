@@ -12,10 +12,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { documentClient } from '../aws/clients';
 import { DynamoExceptionRecorder } from '../aws/exceptionStore';
 import { readSecretField } from '../aws/secrets';
 import { TABLES, tableName } from '../aws/tables';
 import { type Config, resolveConfig } from '../config';
+import type { ExceptionRecorder } from '../exceptions';
 import { type HttpClient, type HttpClientOptions, createHttpClient } from '../http';
 import { logger, tracer } from '../observability';
 import type { ConsumerName } from '../routes';
@@ -33,6 +35,10 @@ export interface ConnectorDeps {
   http: HttpClient;
   /** Reads a field of the connector's secret (a plain-string secret is returned whole). */
   secret(field: string): Promise<string>;
+  /** The function's DynamoDB document client (traced), for the connector's own state. */
+  documents: DynamoDBDocumentClient;
+  /** The exception inbox the batch handler records into, for exceptions the connector raises itself. */
+  exceptions: ExceptionRecorder;
 }
 
 /** `http` tunes the shared HTTP layer for one destination (its timeout, its rate-limit header). */
@@ -57,6 +63,7 @@ export function connectorHandler(
     const secretName = settings?.secretName;
     // Powertools marshals its own items: it gets the plain client, the exception store the document client.
     const dynamo = new DynamoDBClient({});
+    const exceptions = new DynamoExceptionRecorder(DynamoDBDocumentClient.from(dynamo), tableName(TABLES.exceptions));
     const maxReceiveCount = Number(process.env[MAX_RECEIVE_COUNT_ENV] ?? DEFAULT_MAX_RECEIVE_COUNT);
     return createBatchHandler({
       name,
@@ -67,12 +74,14 @@ export function connectorHandler(
           secretName
             ? readSecretField(secretName, field)
             : Promise.reject(new Error(`connectors.${name}.secretName is not configured`)),
+        documents: documentClient(),
+        exceptions,
       }),
       persistenceStore: new DynamoDBPersistenceLayer({
         tableName: tableName(TABLES.idempotency),
         awsSdkV3Client: dynamo,
       }),
-      exceptions: new DynamoExceptionRecorder(DynamoDBDocumentClient.from(dynamo), tableName(TABLES.exceptions)),
+      exceptions,
       logger: connectorLogger,
       metrics,
       maxReceiveCount,
