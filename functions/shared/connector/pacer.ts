@@ -67,6 +67,9 @@ export function shareOf<Op extends string>(
   ) as Record<Op, RateLimit>;
 }
 
+/** A limit counted over 60 s only, for a destination that publishes no per-second (burst) figure. */
+export const perMinuteOnly = (perMinute: number): RateLimit => ({ perSecond: perMinute, perMinute });
+
 /**
  * A pacer for a destination that models only per-minute budgets (no burst figure): `utilisation` of each budget,
  * split between `instances` concurrent callers.
@@ -77,6 +80,6 @@ export function perMinutePacer<Op extends string>(
   instances: number,
   clock: PacerOptions = {},
 ): RatePacer<Op> {
-  const limits = Object.fromEntries(Object.entries<number>(perMinute).map(([op, n]) => [op, { perSecond: n, perMinute: n }])) as Record<Op, RateLimit>;
+  const limits = Object.fromEntries(Object.entries<number>(perMinute).map(([op, n]) => [op, perMinuteOnly(n)])) as Record<Op, RateLimit>;
   return new RatePacer(shareOf(limits, utilisation, instances), clock);
 }

@@ -6,7 +6,7 @@
  */
 import type { Config, SfccConfig } from '../config';
 import { PermanentError } from '../connector/failures';
-import { type PacerOptions, RatePacer, type RateLimit, shareOf } from '../connector/pacer';
+import { type PacerOptions, RatePacer, type RateLimit, perMinuteOnly, shareOf } from '../connector/pacer';
 import { HttpError, type HttpClient, type HttpRequest, type HttpResponse } from '../http';
 import { type SfccTokens, type TokenKind, sfccHosts } from './auth';
 import { STATUS_RESOURCES, type SfccWrite } from './requests';
@@ -15,12 +15,9 @@ import { type CreateOrderRequest, ErrorResponseSchema, OrderSchema, type ScapiOr
 /** A write that PUTs one of an order's statuses. */
 export type StatusWrite = Extract<SfccWrite, { op: keyof typeof STATUS_RESOURCES }>;
 
-/** Limits counted over 60 s only: SCAPI lists no 5-second limit for these endpoints. */
-const perMinuteOnly = (perMinute: number): RateLimit => ({ perSecond: perMinute, perMinute });
-
 /**
  * SCAPI's published per-client limits of the Orders endpoints MarketBridge calls (checkout API family, requests per
- * 60 s) [https://developer.salesforce.com/docs/commerce/commerce-api/guide/throttle-rates.html]. The family's
+ * 60 s; no 5-second limit for these) [https://developer.salesforce.com/docs/commerce/commerce-api/guide/throttle-rates.html]. The family's
  * other endpoints (external, export and shipping status, the order search) share a cumulative limit whose figure
  * is not in our sources: they are not paced, and the sandbox does not limit them.
  */
